@@ -1,0 +1,2 @@
+//! Benchmark audit_throughput: written by its crate's issue.
+fn main() {}

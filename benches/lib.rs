@@ -1,0 +1,3 @@
+//! Criterion benchmarks for the agency crates live in this package's `[[bench]]` targets; each one
+//! answers one question against a named baseline measured in the same run. See
+//! `docs/benchmarks.md` for the results and the commands that produced them.

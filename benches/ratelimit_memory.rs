@@ -1,0 +1,2 @@
+//! Benchmark ratelimit_memory: written by its crate's issue.
+fn main() {}

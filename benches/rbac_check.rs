@@ -1,0 +1,2 @@
+//! Benchmark rbac_check: written by its crate's issue.
+fn main() {}

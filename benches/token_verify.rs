@@ -1,0 +1,2 @@
+//! Benchmark token_verify: written by its crate's issue.
+fn main() {}

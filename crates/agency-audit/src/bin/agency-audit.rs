@@ -1,0 +1,2 @@
+//! agency-audit command-line tool.
+fn main() {}

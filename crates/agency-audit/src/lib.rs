@@ -1,0 +1,3 @@
+//! agency-audit.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]

@@ -1,0 +1,1 @@
+//! Principal (in progress).

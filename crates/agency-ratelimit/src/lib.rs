@@ -1,0 +1,3 @@
+//! agency-ratelimit.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]

@@ -1,0 +1,3 @@
+//! agency-rbac.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
