@@ -1,0 +1,127 @@
+//! The stored form of an API key: everything a store keeps about one key, never the key itself.
+//!
+//! A store holds only a keyed hash (HMAC-SHA256) of the secret part of a key, so a copy of the
+//! database alone is not enough to use or to test guesses against any key.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// What a store keeps about one API key.
+///
+/// The plaintext key (`<prefix>_<id>_<secret>`) is shown to its owner once, at creation, and is
+/// never stored: the record keeps the public [`id`](Self::id), which is part of the key text and
+/// safe to show in listings, and a keyed hash of the secret part. `Debug` output redacts
+/// [`secret_hash`](Self::secret_hash).
+///
+/// Timestamps serialize as RFC 3339 strings.
+///
+/// # Example
+///
+/// ```
+/// use agency_auth::api_keys::ApiKeyRecord;
+/// use time::OffsetDateTime;
+///
+/// let record = ApiKeyRecord {
+///     id: "a1b2c3d4e5f6g7h8i9j0k1".to_owned(),
+///     owner_id: "user-42".to_owned(),
+///     tenant_id: "default".to_owned(),
+///     name: "metrics scraper".to_owned(),
+///     scopes: vec!["config:read".to_owned()],
+///     secret_hash: vec![0xAB; 32],
+///     hash_key_version: 1,
+///     created_at: OffsetDateTime::UNIX_EPOCH,
+///     expires_at: None,
+///     revoked_at: None,
+///     last_used_at: None,
+/// };
+/// let shown = format!("{record:?}");
+/// assert!(shown.contains("metrics scraper"));
+/// assert!(!shown.contains("171, 171")); // the hash bytes never appear
+/// ```
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyRecord {
+    /// The public key id shown in listings (it is also part of the key text).
+    pub id: String,
+    /// User id of the key's owner; the key acts as this user.
+    pub owner_id: String,
+    /// Tenant of the owner.
+    pub tenant_id: String,
+    /// A name the owner chose, for listings.
+    pub name: String,
+    /// Permission names the key is limited to, such as `agents:read`.
+    pub scopes: Vec<String>,
+    /// Keyed hash (HMAC-SHA256) of the secret part of the key.
+    pub secret_hash: Vec<u8>,
+    /// Version of the server-side hashing key that produced [`secret_hash`](Self::secret_hash),
+    /// so hashing keys can rotate.
+    pub hash_key_version: u32,
+    /// When the key was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When the key stops working, if it expires.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    /// When the key was revoked, if it was.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub revoked_at: Option<OffsetDateTime>,
+    /// When the key was last used (updated at most once per interval, not on every request).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+impl fmt::Debug for ApiKeyRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiKeyRecord")
+            .field("id", &self.id)
+            .field("owner_id", &self.owner_id)
+            .field("tenant_id", &self.tenant_id)
+            .field("name", &self.name)
+            .field("scopes", &self.scopes)
+            .field("secret_hash", &"<redacted>")
+            .field("hash_key_version", &self.hash_key_version)
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .field("revoked_at", &self.revoked_at)
+            .field("last_used_at", &self.last_used_at)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> ApiKeyRecord {
+        ApiKeyRecord {
+            id: "abc".to_owned(),
+            owner_id: "u1".to_owned(),
+            tenant_id: "t1".to_owned(),
+            name: "ci".to_owned(),
+            scopes: vec!["agents:read".to_owned()],
+            secret_hash: vec![0x5A; 32],
+            hash_key_version: 3,
+            created_at: OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap(),
+            expires_at: Some(OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap()),
+            revoked_at: None,
+            last_used_at: None,
+        }
+    }
+
+    #[test]
+    fn debug_redacts_secret_hash() {
+        let shown = format!("{:?}", sample());
+        assert!(shown.contains("<redacted>"));
+        assert!(!shown.contains("90, 90"), "hash bytes leaked: {shown}");
+    }
+
+    #[test]
+    fn serde_round_trip() {
+        let record = sample();
+        let json = serde_json::to_string(&record).unwrap();
+        assert!(json.contains("2023-11-14T22:13:20Z"), "{json}");
+        let back: ApiKeyRecord = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, record);
+    }
+}
