@@ -1,0 +1,195 @@
+//! The bounded keyed state store under governor's GCRA.
+//!
+//! governor's own keyed stores grow with every distinct key until someone calls `retain_recent`
+//! (governor issue #171). This store keeps at most `max_keys` states and, at the cap, sends keys it
+//! does not track yet to one shared *overflow* state instead of evicting anyone. It never drops a
+//! state that is still limiting its key: `retain_recent` only removes states indistinguishable from
+//! a fresh bucket, so an eviction can never give a key back capacity it had not earned.
+
+use std::cell::Cell;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use dashmap::DashMap;
+use dashmap::mapref::entry::Entry;
+use governor::nanos::Nanos;
+use governor::state::keyed::ShrinkableKeyedStateStore;
+use governor::state::{InMemoryState, NotKeyed, StateStore};
+
+thread_local! {
+    /// Set by [`BoundedStore::measure_and_replace`] when the decision on this thread used the
+    /// overflow state; governor's API has no other channel from the store back to the caller.
+    static USED_OVERFLOW: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Clears the overflow marker of this thread before a check.
+pub(crate) fn reset_overflow_marker() {
+    USED_OVERFLOW.with(|c| c.set(false));
+}
+
+/// Whether the last check on this thread used the overflow state.
+pub(crate) fn take_overflow_marker() -> bool {
+    USED_OVERFLOW.with(|c| c.replace(false))
+}
+
+/// Keys are already 128-bit outputs of a keyed SipHash (see `KeyHasher`): hashing them again would
+/// only cost time, and an attacker cannot choose them, so folding the two halves is enough.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct PrehashedKeyHasher(u64);
+
+impl Hasher for PrehashedKeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Not reached for `u128` keys; a correct (if slow) fallback all the same.
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn write_u128(&mut self, v: u128) {
+        self.0 = (v as u64) ^ ((v >> 64) as u64);
+    }
+}
+
+type Map = DashMap<u128, InMemoryState, BuildHasherDefault<PrehashedKeyHasher>>;
+
+/// A keyed GCRA state store holding at most `max_keys` states.
+pub(crate) struct BoundedStore {
+    map: Map,
+    /// Tracked states (and reservations being inserted): never above `max_keys`.
+    len: AtomicUsize,
+    max_keys: usize,
+    /// The state shared by every key that arrives while the store is full.
+    overflow: InMemoryState,
+    /// Shared with the limiter, which cannot reach the store once governor owns it.
+    overflow_decisions: Arc<AtomicU64>,
+}
+
+impl BoundedStore {
+    pub(crate) fn new(max_keys: usize) -> Self {
+        Self {
+            map: Map::default(),
+            len: AtomicUsize::new(0),
+            max_keys,
+            overflow: InMemoryState::default(),
+            overflow_decisions: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// The counter of decisions taken on the overflow state.
+    pub(crate) fn overflow_counter(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.overflow_decisions)
+    }
+
+    pub(crate) fn tracked(&self) -> usize {
+        self.len.load(Ordering::Acquire)
+    }
+}
+
+fn read_tat(state: &InMemoryState) -> u64 {
+    // A measurement that always "fails" reads the state without writing it.
+    state
+        .measure_and_replace(&NotKeyed::NonKey, |prev| {
+            Err::<((), Nanos), u64>(prev.map_or(0, u64::from))
+        })
+        .err()
+        .unwrap_or(0)
+}
+
+impl StateStore for BoundedStore {
+    type Key = u128;
+
+    fn measure_and_replace<T, F, E>(&self, key: &u128, f: F) -> Result<T, E>
+    where
+        F: Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
+    {
+        if let Some(state) = self.map.get(key) {
+            return state.measure_and_replace(&NotKeyed::NonKey, f);
+        }
+        // Reserve a slot before inserting, so concurrent inserts cannot pass the cap.
+        let reserved = self
+            .len
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.max_keys).then_some(n + 1)
+            })
+            .is_ok();
+        if !reserved {
+            USED_OVERFLOW.with(|c| c.set(true));
+            self.overflow_decisions.fetch_add(1, Ordering::Relaxed);
+            return self.overflow.measure_and_replace(&NotKeyed::NonKey, f);
+        }
+        match self.map.entry(*key) {
+            Entry::Occupied(existing) => {
+                // Another thread inserted it meanwhile: give the reservation back.
+                self.len.fetch_sub(1, Ordering::AcqRel);
+                existing.get().measure_and_replace(&NotKeyed::NonKey, f)
+            }
+            Entry::Vacant(vacant) => {
+                let state = vacant.insert(InMemoryState::default());
+                state.measure_and_replace(&NotKeyed::NonKey, f)
+            }
+        }
+    }
+}
+
+impl ShrinkableKeyedStateStore<u128> for BoundedStore {
+    fn retain_recent(&self, drop_below: Nanos) {
+        let drop_below = u64::from(drop_below);
+        let mut removed = 0usize;
+        // `retain` holds each shard's write lock while it decides, so no check can update a state
+        // between the read below and its removal.
+        self.map.retain(|_, state| {
+            let keep = read_tat(state) > drop_below;
+            if !keep {
+                removed += 1;
+            }
+            keep
+        });
+        self.len.fetch_sub(removed, Ordering::AcqRel);
+    }
+
+    fn shrink_to_fit(&self) {
+        self.map.shrink_to_fit();
+    }
+
+    fn len(&self) -> usize {
+        self.tracked()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.tracked() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_never_tracks_more_than_its_cap() {
+        let store = BoundedStore::new(3);
+        for key in 0..10u128 {
+            let r: Result<(), ()> =
+                store.measure_and_replace(&key, |_| Ok(((), Nanos::from(1_000u64))));
+            assert!(r.is_ok());
+        }
+        assert_eq!(store.tracked(), 3);
+        assert_eq!(store.map.len(), 3);
+        assert_eq!(store.overflow_counter().load(Ordering::Relaxed), 7);
+    }
+
+    #[test]
+    fn retain_recent_drops_only_stale_states() {
+        let store = BoundedStore::new(10);
+        for (key, tat) in [(1u128, 100u64), (2, 200), (3, 300)] {
+            let _: Result<(), ()> = store.measure_and_replace(&key, |_| Ok(((), Nanos::from(tat))));
+        }
+        store.retain_recent(Nanos::from(200u64));
+        assert_eq!(store.tracked(), 1);
+        assert!(store.map.contains_key(&3));
+    }
+}
