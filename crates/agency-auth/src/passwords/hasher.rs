@@ -384,7 +384,7 @@ fn worker(receiver: &Mutex<Receiver<Request>>, current: &Params) {
     }
 }
 
-fn run(job: Job, current: &Params, memory: &mut Vec<Block>) -> Result<Outcome, PasswordError> {
+fn run(job: Job, current: &Params, memory: &mut [Block]) -> Result<Outcome, PasswordError> {
     match job {
         Job::Hash { password, salt } => {
             let mut output = zeroize::Zeroizing::new([0u8; OUTPUT_LEN]);

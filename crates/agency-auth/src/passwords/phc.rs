@@ -161,7 +161,7 @@ pub(crate) fn compute(
     password: &[u8],
     salt: &[u8],
     out: &mut [u8],
-    memory: &mut Vec<Block>,
+    memory: &mut [Block],
 ) -> Result<(), PasswordError> {
     let context = Argon2::new(algorithm, version, params.clone());
     let needed = params.block_count();
