@@ -1,0 +1,64 @@
+//! The crate's error type: one enum at the crate boundary, with variants a caller can act on.
+
+use thiserror::Error;
+
+/// Everything that can go wrong while recording, storing, querying or verifying audit events.
+///
+/// Messages never contain event contents, keys or SQL text, so they are safe to log.
+///
+/// ```
+/// use agency_audit::AuditError;
+/// let err = AuditError::QueueFull;
+/// assert_eq!(err.to_string(), "audit queue is full");
+/// ```
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum AuditError {
+    /// The writer's queue is full and the event's policy is [`crate::OverflowPolicy::FailClosed`]:
+    /// refuse the action the event describes.
+    #[error("audit queue is full")]
+    QueueFull,
+    /// The sink is failing and the event's policy is [`crate::OverflowPolicy::FailClosed`]:
+    /// refuse the action the event describes.
+    #[error("audit sink is unavailable")]
+    Unavailable,
+    /// The event was dropped (and counted) under [`crate::OverflowPolicy::DropAndCount`].
+    #[error("audit event dropped by policy")]
+    Dropped,
+    /// [`crate::AuditWriter::spawn`] was called outside a Tokio runtime.
+    #[error("no Tokio runtime to run the audit writer on")]
+    NoRuntime,
+    /// The writer has been shut down; no more events are accepted.
+    #[error("audit writer is shut down")]
+    Closed,
+    /// The sink failed to store a batch. For events recorded with `record_durable` under
+    /// `FailClosed`, treat the action as refused: the event may still be stored by a retry.
+    #[error("audit sink failed: {0}")]
+    Sink(String),
+    /// An I/O error from a file sink or export writer.
+    #[error("audit i/o error: {0}")]
+    Io(#[from] std::io::Error),
+    /// A database error (SQLite or PostgreSQL).
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    #[error("audit database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A database migration failed.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    #[error("audit migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A pagination cursor was malformed or tampered with.
+    #[error("invalid pagination cursor")]
+    InvalidCursor,
+    /// A query parameter was out of range (for example `limit` above 1000).
+    #[error("invalid query: {0}")]
+    InvalidQuery(&'static str),
+    /// A stored record could not be decoded (corrupt or tampered storage).
+    #[error("corrupt audit record: {0}")]
+    Corrupt(String),
+    /// A key had the wrong length or encoding.
+    #[error("invalid key: {0}")]
+    InvalidKey(&'static str),
+    /// An export failed while encoding CSV.
+    #[error("csv export error: {0}")]
+    Csv(#[from] csv::Error),
+}

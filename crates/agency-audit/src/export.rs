@@ -1,0 +1,194 @@
+//! Streamed export as JSON lines or CSV: pages are fetched one at a time (keyset pagination,
+//! 1000 events each) and written to any [`std::io::Write`], so an export never holds more than
+//! one page in memory.
+//!
+//! CSV formula injection: a cell that starts with `=`, `+`, `-`, `@` (or a tab or carriage
+//! return, which neutralisation already removes) is prefixed with `'`, so spreadsheet programs
+//! show it as text instead of evaluating it (OWASP's recommendation). The leading `'` is the
+//! only change; JSON lines export is never altered.
+
+use std::io::Write;
+
+use serde_json::Value;
+
+use crate::chain::canonical_json;
+use crate::event::RecordedEvent;
+use crate::query::{AuditQuery, Cursor, MAX_LIMIT};
+use crate::sink::AuditStore;
+use crate::AuditError;
+
+/// Export format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// One JSON object per line, as stored.
+    JsonLines,
+    /// CSV with a header row.
+    Csv,
+}
+
+impl std::str::FromStr for ExportFormat {
+    type Err = AuditError;
+    fn from_str(s: &str) -> Result<Self, AuditError> {
+        match s {
+            "jsonl" => Ok(ExportFormat::JsonLines),
+            "csv" => Ok(ExportFormat::Csv),
+            _ => Err(AuditError::InvalidQuery("format must be jsonl or csv")),
+        }
+    }
+}
+
+/// CSV column names, in order.
+pub const CSV_HEADER: [&str; 19] = [
+    "id", "timestamp", "actor_id", "actor", "actor_kind", "tenant_id", "action", "resource_type",
+    "resource_id", "old_value", "new_value", "ip_address", "user_agent", "success",
+    "error_message", "request_id", "stream", "seq", "hash",
+];
+
+/// Makes a CSV cell safe to open in a spreadsheet.
+///
+/// ```
+/// use agency_audit::export::csv_safe;
+/// assert_eq!(csv_safe("=HYPERLINK(\"http://evil\")"), "'=HYPERLINK(\"http://evil\")");
+/// assert_eq!(csv_safe("alice"), "alice");
+/// ```
+pub fn csv_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => std::borrow::Cow::Owned(format!("'{cell}")),
+        _ => std::borrow::Cow::Borrowed(cell),
+    }
+}
+
+fn csv_row(r: &RecordedEvent) -> Vec<String> {
+    let e = &r.event;
+    let o = |v: &Option<String>| v.clone().unwrap_or_default();
+    let j = |v: &Option<Value>| v.as_ref().map(canonical_json).unwrap_or_default();
+    let ts = e.timestamp.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    [
+        e.id.to_string(),
+        ts,
+        o(&e.actor_id),
+        o(&e.actor),
+        e.actor_kind.as_str().to_owned(),
+        o(&e.tenant_id),
+        e.action.clone(),
+        o(&e.resource_type),
+        o(&e.resource_id),
+        j(&e.old_value),
+        j(&e.new_value),
+        e.ip_address.map(|i| i.to_string()).unwrap_or_default(),
+        o(&e.user_agent),
+        e.success.to_string(),
+        o(&e.error_message),
+        o(&e.request_id),
+        r.stream.to_string(),
+        r.seq.to_string(),
+        r.hash.to_hex(),
+    ]
+    .into_iter()
+    .map(|c| csv_safe(&c).into_owned())
+    .collect()
+}
+
+/// Writes events to `out` in `format`, one page at a time.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use agency_audit::{AuditEvent, AuditQuery, AuditWriter, WriterConfig, export::{ExportFormat, Exporter}};
+/// use agency_audit::sink::MemoryStore;
+/// let store = std::sync::Arc::new(MemoryStore::new());
+/// let writer = AuditWriter::spawn(store.clone(), WriterConfig::default()).unwrap();
+/// writer.record_durable(AuditEvent::builder("user.create").actor_name(agency_audit::ActorKind::User, "=cmd").build()).await.unwrap();
+/// let mut out = Vec::new();
+/// let n = Exporter::new(ExportFormat::Csv).export(store.as_ref(), &AuditQuery::new(), &mut out).await.unwrap();
+/// assert_eq!(n, 1);
+/// assert!(String::from_utf8(out).unwrap().contains("'=cmd"));
+/// # });
+/// ```
+#[derive(Debug)]
+pub struct Exporter {
+    format: ExportFormat,
+}
+
+impl Exporter {
+    /// An exporter in `format`.
+    pub fn new(format: ExportFormat) -> Self {
+        Exporter { format }
+    }
+
+    /// Writes one page of events (no CSV header).
+    pub fn write_events<W: Write>(&self, events: &[RecordedEvent], out: &mut W) -> Result<(), AuditError> {
+        match self.format {
+            ExportFormat::JsonLines => {
+                for r in events {
+                    serde_json::to_writer(&mut *out, r).map_err(|e| AuditError::Io(e.into()))?;
+                    out.write_all(b"\n")?;
+                }
+            }
+            ExportFormat::Csv => {
+                let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(&mut *out);
+                for r in events {
+                    w.write_record(csv_row(r))?;
+                }
+                w.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the CSV header row (nothing for JSON lines).
+    pub fn write_header<W: Write>(&self, out: &mut W) -> Result<(), AuditError> {
+        if self.format == ExportFormat::Csv {
+            let mut w = csv::Writer::from_writer(&mut *out);
+            w.write_record(CSV_HEADER)?;
+            w.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Exports every event matching `query` (its `limit` and `cursor` are ignored), newest first;
+    /// returns how many were written.
+    pub async fn export<S: AuditStore + ?Sized, W: Write>(
+        &self,
+        store: &S,
+        query: &AuditQuery,
+        out: &mut W,
+    ) -> Result<u64, AuditError> {
+        self.write_header(out)?;
+        let mut q = query.clone();
+        q.limit = Some(MAX_LIMIT);
+        q.cursor = None;
+        let mut count = 0u64;
+        loop {
+            let page = store.query(&q).await?;
+            self.write_events(&page.events, out)?;
+            count += page.events.len() as u64;
+            match (page.next_cursor, page.events.last()) {
+                (Some(_), Some(last)) => q.cursor = Some(Cursor::after(last)),
+                _ => break,
+            }
+        }
+        out.flush()?;
+        Ok(count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn formula_injection_cells_are_prefixed() {
+        for evil in ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tx", "\rx"] {
+            assert!(csv_safe(evil).starts_with('\''), "{evil}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn no_csv_cell_starts_with_a_formula_character(s in any::<String>()) {
+            let c = csv_safe(&s);
+            prop_assert!(!matches!(c.chars().next(), Some('=' | '+' | '-' | '@' | '\t' | '\r')));
+        }
+    }
+}
