@@ -19,8 +19,9 @@
 //!   more than the actor has);
 //! - an unknown role, on either side.
 //!
-//! The policy loader guarantees that an inheriting role with a level ranks strictly above each
-//! levelled role it inherits from, so rules 2 and 3 never disagree about levels.
+//! The policy loader guarantees that a role with a level ranks strictly above every levelled
+//! role it inherits from, directly or through unlevelled roles, so rules 2 and 3 never
+//! disagree about levels.
 
 use crate::error::AccessError;
 use crate::permission::excerpt;
@@ -61,10 +62,8 @@ impl Policy {
         if target_level >= actor_level {
             return false;
         }
-        let mut actor_all = actor.any.clone();
-        actor_all.union_with(&actor.own);
         target.any.is_subset_of(&actor.any)
-            && target.own.is_subset_of(&actor_all)
+            && target.own.is_subset_of_union(&actor.any, &actor.own)
             && (!target.cross_tenant || actor.cross_tenant)
     }
 

@@ -50,6 +50,14 @@ impl BitSet {
             .all(|(i, a)| a & !other.words.get(i).copied().unwrap_or(0) == 0)
     }
 
+    /// Whether every member of `self` is in `a` or in `b` (without building the union).
+    pub(crate) fn is_subset_of_union(&self, a: &Self, b: &Self) -> bool {
+        self.words.iter().enumerate().all(|(i, w)| {
+            let cover = a.words.get(i).copied().unwrap_or(0) | b.words.get(i).copied().unwrap_or(0);
+            w & !cover == 0
+        })
+    }
+
     /// Members in increasing order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = usize> + '_ {
         self.words.iter().enumerate().flat_map(|(w, &word)| {
@@ -97,6 +105,10 @@ mod tests {
         b.insert(70);
         assert!(a.is_subset_of(&b));
         assert!(!b.is_subset_of(&a));
+        let mut c = BitSet::new(100);
+        c.insert(70);
+        assert!(b.is_subset_of_union(&a, &c));
+        assert!(!b.is_subset_of_union(&a, &a));
         a.union_with(&b);
         assert_eq!(a, b);
         a.subtract(&b);

@@ -189,30 +189,6 @@ pub(super) fn compile(spec: &PolicySpec) -> Result<Policy, PolicyError> {
     }
     let order = topological_order(&role_names, &parents)?;
 
-    for (child, role) in specs.iter().enumerate() {
-        let Some(level) = role.level else { continue };
-        for &parent in parents.get(child).map(Vec::as_slice).unwrap_or_default() {
-            if let Some(inherited_level) = specs.get(parent).and_then(|p| p.level)
-                && level <= inherited_level
-            {
-                return Err(PolicyError::LevelNotAbove {
-                    role: role_names
-                        .get(child)
-                        .copied()
-                        .unwrap_or_default()
-                        .to_owned(),
-                    level,
-                    inherits: role_names
-                        .get(parent)
-                        .copied()
-                        .unwrap_or_default()
-                        .to_owned(),
-                    inherited_level,
-                });
-            }
-        }
-    }
-
     let n_perms = permission_names.len();
     let n_roles = role_names.len();
     let mut compiled: Vec<Option<CompiledRole>> = (0..n_roles).map(|_| None).collect();
@@ -301,6 +277,24 @@ pub(super) fn compile(spec: &PolicySpec) -> Result<Policy, PolicyError> {
         }
     }
     let roles: Box<[CompiledRole]> = compiled.into_iter().flatten().collect();
+
+    // Levels must agree with inheritance transitively, not only between direct parents: a
+    // levelled role reached through an unlevelled one must still rank strictly lower.
+    for role in roles.iter() {
+        let Some(level) = role.level else { continue };
+        for ancestor in role.ancestors.iter().filter_map(|a| roles.get(a)) {
+            if let Some(inherited_level) = ancestor.level
+                && level <= inherited_level
+            {
+                return Err(PolicyError::LevelNotAbove {
+                    role: role.name.to_string(),
+                    level,
+                    inherits: ancestor.name.to_string(),
+                    inherited_level,
+                });
+            }
+        }
+    }
 
     let mut role_ids = FxMap::default();
     for (i, role) in roles.iter().enumerate() {
@@ -392,6 +386,29 @@ mod tests {
         assert!(
             matches!(err, PolicyError::LevelNotAbove { ref role, .. } if role == "high"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn inverted_levels_through_an_unlevelled_role_are_refused() {
+        let doc = r#"
+            [roles.low]
+            level = 50
+            [roles.middle]
+            inherits = ["low"]
+            [roles.high]
+            level = 50
+            inherits = ["middle"]
+        "#;
+        let err = Policy::from_toml(doc).unwrap_err();
+        assert_eq!(
+            err,
+            PolicyError::LevelNotAbove {
+                role: "high".into(),
+                level: 50,
+                inherits: "low".into(),
+                inherited_level: 50
+            }
         );
     }
 
