@@ -1,0 +1,393 @@
+//! PostgreSQL backend (feature `postgres`): events, checkpoints, query in SQL, retention.
+//!
+//! A batch is one `INSERT … SELECT * FROM UNNEST($1, …, $19)` in one transaction: nineteen array
+//! parameters whatever the batch size, so a batch costs one round trip and one commit.
+//! `ON CONFLICT DO NOTHING` on `(stream_id, seq)` makes a retried batch idempotent. Durability is
+//! the server's (`synchronous_commit = on` by default: a committed batch survives a crash of the
+//! database server).
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::{AssertSqlSafe, Executor, Row};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{AuditSink, AuditStore, CheckpointStore, PurgePoint};
+use crate::chain::{ChainHash, ChainVerifier, Checkpoint, CheckpointKind, SignedCheckpoint, canonical_json};
+use crate::event::{ActorKind, AuditEvent, RecordedEvent, StreamId};
+use crate::query::{AuditPage, AuditQuery};
+use crate::AuditError;
+
+const COLUMNS: &str = "stream_id, seq, hash, id, ts, actor_id, actor, actor_kind, tenant_id, action, \
+    resource_type, resource_id, old_value, new_value, ip_address, user_agent, success, error_message, request_id";
+
+/// Events and checkpoints in PostgreSQL.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), agency_audit::AuditError> {
+/// use agency_audit::sink::PostgresAuditStore;
+/// let store = PostgresAuditStore::connect("postgres://postgres@127.0.0.1/test", Some("audit")).await?;
+/// # let _ = store; Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct PostgresAuditStore {
+    pool: PgPool,
+}
+
+fn valid_schema(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+impl PostgresAuditStore {
+    /// Connects to `url`; with `schema`, creates it if missing and sets every connection's
+    /// `search_path` to it (schema names: lowercase ASCII letters, digits and `_`). Runs the
+    /// migrations.
+    pub async fn connect(url: &str, schema: Option<&str>) -> Result<Self, AuditError> {
+        let mut options = PgPoolOptions::new().max_connections(8);
+        if let Some(schema) = schema {
+            if !valid_schema(schema) {
+                return Err(AuditError::InvalidQuery("schema name must match [a-z_][a-z0-9_]*"));
+            }
+            let create = format!("CREATE SCHEMA IF NOT EXISTS {schema}");
+            let conn_pool = PgPoolOptions::new().max_connections(1).connect(url).await?;
+            conn_pool.execute(AssertSqlSafe(create)).await?;
+            conn_pool.close().await;
+            let set = format!("SET search_path TO {schema}");
+            options = options.after_connect(move |conn, _| {
+                let set = set.clone();
+                Box::pin(async move {
+                    conn.execute(AssertSqlSafe(set)).await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = options.connect(url).await?;
+        let store = PostgresAuditStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Uses an existing pool; call [`Self::migrate`] once.
+    pub fn from_pool(pool: PgPool) -> Self {
+        PostgresAuditStore { pool }
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Runs the migrations (tracked in `_agency_audit_migrations`).
+    pub async fn migrate(&self) -> Result<(), AuditError> {
+        let mut migrator = sqlx::migrate!("./migrations/postgres");
+        migrator.dangerous_set_table_name("_agency_audit_migrations");
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+}
+
+fn corrupt(what: &str) -> AuditError {
+    AuditError::Corrupt(format!("bad {what} column"))
+}
+
+fn hash_col(row: &PgRow, i: usize) -> Result<ChainHash, AuditError> {
+    let b: Vec<u8> = row.try_get(i)?;
+    <[u8; 32]>::try_from(b.as_slice()).map(ChainHash).map_err(|_| corrupt("hash"))
+}
+
+fn json_col(row: &PgRow, i: usize) -> Result<Option<serde_json::Value>, AuditError> {
+    let s: Option<String> = row.try_get(i)?;
+    s.map(|s| serde_json::from_str(&s).map_err(|_| corrupt("json"))).transpose()
+}
+
+fn decode_row(row: &PgRow) -> Result<RecordedEvent, AuditError> {
+    let seq: i64 = row.try_get(1)?;
+    let kind: String = row.try_get(7)?;
+    let ip: Option<String> = row.try_get(14)?;
+    let mut event = AuditEvent::builder(row.try_get::<String, _>(9)?).build();
+    event.id = row.try_get(3)?;
+    event.timestamp = row.try_get(4)?;
+    event.actor_id = row.try_get(5)?;
+    event.actor = row.try_get(6)?;
+    event.actor_kind = kind.parse::<ActorKind>().map_err(|_| corrupt("actor_kind"))?;
+    event.tenant_id = row.try_get(8)?;
+    event.resource_type = row.try_get(10)?;
+    event.resource_id = row.try_get(11)?;
+    event.old_value = json_col(row, 12)?;
+    event.new_value = json_col(row, 13)?;
+    event.ip_address = ip.map(|s| s.parse().map_err(|_| corrupt("ip_address"))).transpose()?;
+    event.user_agent = row.try_get(15)?;
+    event.success = row.try_get(16)?;
+    event.error_message = row.try_get(17)?;
+    event.request_id = row.try_get(18)?;
+    Ok(RecordedEvent {
+        stream: StreamId(row.try_get(0)?),
+        seq: u64::try_from(seq).map_err(|_| corrupt("seq"))?,
+        hash: hash_col(row, 2)?,
+        event,
+    })
+}
+
+#[async_trait]
+impl AuditSink for PostgresAuditStore {
+    async fn write_batch(&self, batch: &[RecordedEvent]) -> Result<(), AuditError> {
+        let n = batch.len();
+        let mut stream = Vec::with_capacity(n);
+        let mut seq = Vec::with_capacity(n);
+        let mut hash = Vec::with_capacity(n);
+        let mut id = Vec::with_capacity(n);
+        let mut ts = Vec::with_capacity(n);
+        let mut actor_id = Vec::with_capacity(n);
+        let mut actor = Vec::with_capacity(n);
+        let mut actor_kind = Vec::with_capacity(n);
+        let mut tenant = Vec::with_capacity(n);
+        let mut action = Vec::with_capacity(n);
+        let mut rtype = Vec::with_capacity(n);
+        let mut rid = Vec::with_capacity(n);
+        let mut old = Vec::with_capacity(n);
+        let mut new = Vec::with_capacity(n);
+        let mut ip = Vec::with_capacity(n);
+        let mut ua = Vec::with_capacity(n);
+        let mut success = Vec::with_capacity(n);
+        let mut err = Vec::with_capacity(n);
+        let mut req = Vec::with_capacity(n);
+        for r in batch {
+            let e = &r.event;
+            stream.push(r.stream.0);
+            seq.push(r.seq as i64);
+            hash.push(r.hash.0.to_vec());
+            id.push(e.id);
+            ts.push(e.timestamp);
+            actor_id.push(e.actor_id.clone());
+            actor.push(e.actor.clone());
+            actor_kind.push(e.actor_kind.as_str().to_owned());
+            tenant.push(e.tenant_id.clone());
+            action.push(e.action.clone());
+            rtype.push(e.resource_type.clone());
+            rid.push(e.resource_id.clone());
+            old.push(e.old_value.as_ref().map(canonical_json));
+            new.push(e.new_value.as_ref().map(canonical_json));
+            ip.push(e.ip_address.map(|i| i.to_string()));
+            ua.push(e.user_agent.clone());
+            success.push(e.success);
+            err.push(e.error_message.clone());
+            req.push(e.request_id.clone());
+        }
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO audit_events (stream_id, seq, hash, id, ts, actor_id, actor, actor_kind, tenant_id, action, \
+             resource_type, resource_id, old_value, new_value, ip_address, user_agent, success, error_message, request_id) \
+             SELECT * FROM UNNEST($1::uuid[], $2::int8[], $3::bytea[], $4::uuid[], $5::timestamptz[], $6::text[], \
+             $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], \
+             $15::text[], $16::text[], $17::bool[], $18::text[], $19::text[]) \
+             ON CONFLICT (stream_id, seq) DO NOTHING",
+        )
+        .bind(stream)
+        .bind(seq)
+        .bind(hash)
+        .bind(id)
+        .bind(ts)
+        .bind(actor_id)
+        .bind(actor)
+        .bind(actor_kind)
+        .bind(tenant)
+        .bind(action)
+        .bind(rtype)
+        .bind(rid)
+        .bind(old)
+        .bind(new)
+        .bind(ip)
+        .bind(ua)
+        .bind(success)
+        .bind(err)
+        .bind(req)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl CheckpointStore for PostgresAuditStore {
+    async fn append_checkpoint(&self, cp: &SignedCheckpoint) -> Result<(), AuditError> {
+        let c = &cp.checkpoint;
+        sqlx::query(
+            "INSERT INTO audit_checkpoints (kind, stream_id, seq, hash, time, alg, signature) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(match c.kind {
+            CheckpointKind::Head => "head",
+            CheckpointKind::Anchor => "anchor",
+        })
+        .bind(c.stream.0)
+        .bind(c.seq as i64)
+        .bind(c.hash.0.to_vec())
+        .bind(c.time)
+        .bind(cp.alg.as_str())
+        .bind(cp.signature.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn load_checkpoints(&self) -> Result<Vec<SignedCheckpoint>, AuditError> {
+        let rows = sqlx::query("SELECT kind, stream_id, seq, hash, time, alg, signature FROM audit_checkpoints ORDER BY pos")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let kind = match row.try_get::<String, _>(0)?.as_str() {
+                    "head" => CheckpointKind::Head,
+                    "anchor" => CheckpointKind::Anchor,
+                    _ => return Err(corrupt("checkpoint kind")),
+                };
+                let seq: i64 = row.try_get(2)?;
+                Ok(SignedCheckpoint {
+                    checkpoint: Checkpoint {
+                        kind,
+                        stream: StreamId(row.try_get(1)?),
+                        seq: u64::try_from(seq).map_err(|_| corrupt("seq"))?,
+                        hash: hash_col(row, 3)?,
+                        time: row.try_get(4)?,
+                    },
+                    alg: row.try_get(5)?,
+                    signature: row.try_get(6)?,
+                })
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl AuditStore for PostgresAuditStore {
+    async fn query(&self, query: &AuditQuery) -> Result<AuditPage, AuditError> {
+        query.validate()?;
+        let limit = query.effective_limit();
+        let mut sql = format!("SELECT {COLUMNS} FROM audit_events WHERE TRUE");
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            n
+        };
+        // Only fixed SQL fragments and parameter numbers are appended; values are bound.
+        for (present, column) in [
+            (query.tenant_id.is_some(), "tenant_id"),
+            (query.actor_id.is_some(), "actor_id"),
+            (query.action.is_some(), "action"),
+            (query.resource_type.is_some(), "resource_type"),
+            (query.resource_id.is_some(), "resource_id"),
+        ] {
+            if present {
+                sql.push_str(&format!(" AND {column} = ${}", next()));
+            }
+        }
+        if query.success.is_some() {
+            sql.push_str(&format!(" AND success = ${}", next()));
+        }
+        if query.since.is_some() {
+            sql.push_str(&format!(" AND ts >= ${}", next()));
+        }
+        if query.until.is_some() {
+            sql.push_str(&format!(" AND ts < ${}", next()));
+        }
+        if query.cursor.is_some() {
+            let (a, b) = (next(), next());
+            sql.push_str(&format!(" AND (ts, id) < (${a}, ${b})"));
+        }
+        sql.push_str(&format!(" ORDER BY ts DESC, id DESC LIMIT ${}", next()));
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for v in [&query.tenant_id, &query.actor_id, &query.action, &query.resource_type, &query.resource_id]
+            .into_iter()
+            .flatten()
+        {
+            q = q.bind(v.as_str());
+        }
+        if let Some(s) = query.success {
+            q = q.bind(s);
+        }
+        if let Some(t) = query.since {
+            q = q.bind(t);
+        }
+        if let Some(t) = query.until {
+            q = q.bind(t);
+        }
+        if let Some(c) = &query.cursor {
+            let ts = OffsetDateTime::from_unix_timestamp_nanos(i128::from(c.ts_micros) * 1000)
+                .map_err(|_| AuditError::InvalidCursor)?;
+            q = q.bind(ts).bind(c.id);
+        }
+        q = q.bind(i64::from(limit) + 1);
+        let rows = q.fetch_all(&self.pool).await?;
+        let events = rows.iter().map(decode_row).collect::<Result<Vec<_>, _>>()?;
+        Ok(AuditPage::from_rows(events, limit))
+    }
+
+    async fn feed_verifier(&self, verifier: &mut ChainVerifier) -> Result<(), AuditError> {
+        let mut after: Option<(Uuid, i64)> = None;
+        loop {
+            let rows = match after {
+                None => {
+                    sqlx::query(AssertSqlSafe(format!(
+                        "SELECT {COLUMNS} FROM audit_events ORDER BY stream_id, seq LIMIT 1000"
+                    )))
+                    .fetch_all(&self.pool)
+                    .await?
+                }
+                Some((s, n)) => {
+                    sqlx::query(AssertSqlSafe(format!(
+                        "SELECT {COLUMNS} FROM audit_events WHERE (stream_id, seq) > ($1, $2) ORDER BY stream_id, seq LIMIT 1000"
+                    )))
+                    .bind(s)
+                    .bind(n)
+                    .fetch_all(&self.pool)
+                    .await?
+                }
+            };
+            let Some(last) = rows.last() else { return Ok(()) };
+            after = Some((last.try_get(0)?, last.try_get(1)?));
+            for row in &rows {
+                match decode_row(row) {
+                    Ok(r) => verifier.push(&r),
+                    Err(e) => verifier.push_malformed(e.to_string()),
+                }
+                if verifier.is_broken() {
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    async fn purge_points(&self, cutoff: OffsetDateTime) -> Result<Vec<PurgePoint>, AuditError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT ON (e.stream_id) e.stream_id, e.seq, e.hash FROM audit_events e \
+             WHERE e.ts < $1 AND e.seq < COALESCE((SELECT MIN(k.seq) FROM audit_events k \
+                 WHERE k.stream_id = e.stream_id AND k.ts >= $1), 9223372036854775807) \
+             ORDER BY e.stream_id, e.seq DESC",
+        )
+        .bind(cutoff)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|p| {
+                let seq: i64 = p.try_get(1)?;
+                Ok(PurgePoint {
+                    stream: StreamId(p.try_get(0)?),
+                    seq: u64::try_from(seq).map_err(|_| corrupt("seq"))?,
+                    hash: hash_col(p, 2)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn purge_through(&self, point: &PurgePoint) -> Result<u64, AuditError> {
+        let done = sqlx::query("DELETE FROM audit_events WHERE stream_id = $1 AND seq <= $2")
+            .bind(point.stream.0)
+            .bind(point.seq as i64)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}
