@@ -83,9 +83,13 @@ impl ApiKeyHashingKey {
         self.version
     }
 
-    pub(crate) fn hash(&self, id: &str, secret: &str) -> Vec<u8> {
+    /// HMAC-SHA256 over the domain, the prefix, the id and the secret (`\0`-separated; none of
+    /// them can contain `\0`), so a hash is bound to one key text.
+    pub(crate) fn hash(&self, prefix: &str, id: &str, secret: &str) -> Vec<u8> {
         let mut context = hmac::Context::with_key(&self.key);
         context.update(DOMAIN);
+        context.update(prefix.as_bytes());
+        context.update(b"\0");
         context.update(id.as_bytes());
         context.update(b"\0");
         context.update(secret.as_bytes());
@@ -173,17 +177,18 @@ mod tests {
     #[test]
     fn hash_binds_the_id() {
         let key = ApiKeyHashingKey::new(1, &[1u8; 32]).unwrap();
-        assert_ne!(key.hash("id-a", "secret"), key.hash("id-b", "secret"));
+        assert_ne!(key.hash("p", "id-a", "secret"), key.hash("p", "id-b", "secret"));
         // No ambiguity between where the id ends and the secret starts.
-        assert_ne!(key.hash("ab", "c"), key.hash("a", "bc"));
-        assert_eq!(key.hash("id", "s").len(), 32);
+        assert_ne!(key.hash("p", "ab", "c"), key.hash("p", "a", "bc"));
+        assert_ne!(key.hash("p", "id", "s"), key.hash("q", "id", "s"));
+        assert_eq!(key.hash("p", "id", "s").len(), 32);
     }
 
     #[test]
     fn different_keys_give_different_hashes() {
         let a = ApiKeyHashingKey::new(1, &[1u8; 32]).unwrap();
         let b = ApiKeyHashingKey::new(1, &[2u8; 32]).unwrap();
-        assert_ne!(a.hash("id", "s"), b.hash("id", "s"));
+        assert_ne!(a.hash("p", "id", "s"), b.hash("p", "id", "s"));
     }
 
     #[test]

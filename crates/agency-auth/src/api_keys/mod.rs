@@ -5,11 +5,11 @@
 //!   and digits, starting with a letter) so keys are recognisable by secret scanners; the id is
 //!   120 random bits and the secret 280 random bits from aws-lc-rs, both in lowercase base32
 //!   (`a–z`, `2–7`, no `_`), 24 and 56 characters.
-//! - **Storage**: only an [`ApiKeyRecord`] with HMAC-SHA256 of id and secret under a versioned
+//! - **Storage**: only an [`ApiKeyRecord`] with HMAC-SHA256 of prefix, id and secret under a versioned
 //!   server-side [hashing key](ApiKeyHashingKeys). Not argon2: the secret has 280 bits of
 //!   entropy, so a slow hash adds nothing but CPU per request; the key means a stolen database
-//!   alone cannot test guesses. Binding the id into the hash stops a database writer from
-//!   moving one key's hash onto another key's record.
+//!   alone cannot test guesses. Binding the id (and prefix) into the hash stops a database
+//!   writer from moving one key's hash onto another key's record.
 //! - **Verification** ([`ApiKeyManager::verify`]): the caller looks the record up by the parsed
 //!   id; then the hash is compared in constant time, and only a key whose secret matches learns
 //!   whether it is revoked or expired (distinct errors for the caller's audit log; answer all of
@@ -289,7 +289,7 @@ impl ApiKeyManager {
 
         let hashing_key = self.keys.current()?;
         let record = ApiKeyRecord {
-            secret_hash: hashing_key.hash(&id, &secret),
+            secret_hash: hashing_key.hash(&self.prefix, &id, &secret),
             hash_key_version: hashing_key.version(),
             id: id.clone(),
             owner_id: request.owner_id,
@@ -346,7 +346,7 @@ impl ApiKeyManager {
         now: OffsetDateTime,
     ) -> Result<(), ApiKeyError> {
         let hashing_key = self.keys.get(record.hash_key_version)?;
-        let computed = hashing_key.hash(&presented.id, &presented.secret);
+        let computed = hashing_key.hash(&self.prefix, &presented.id, &presented.secret);
         // The id is part of the hash, so a record looked up under another id cannot match; the
         // explicit check only keeps a caller's lookup bug from looking like a wrong secret.
         let id_matches = presented.id.as_bytes().ct_eq(record.id.as_bytes());
@@ -398,7 +398,7 @@ impl ApiKeyManager {
         self.verify(presented, record, now)?;
         let hashing_key = self.keys.current()?;
         let mut upgraded = record.clone();
-        upgraded.secret_hash = hashing_key.hash(&presented.id, &presented.secret);
+        upgraded.secret_hash = hashing_key.hash(&self.prefix, &presented.id, &presented.secret);
         upgraded.hash_key_version = hashing_key.version();
         Ok(upgraded)
     }
