@@ -4,21 +4,31 @@
 
 use std::sync::Arc;
 
-use agency_auth::revocation::{CachedRevocationChecker, RevocationCacheConfig, RevocationCheck, RevocationQuery};
+use agency_auth::revocation::{
+    CachedRevocationChecker, RevocationCacheConfig, RevocationCheck, RevocationQuery,
+};
 use agency_auth::sessions::{SessionConfig, SessionError, SessionManager};
 use agency_auth::store::MemoryStore;
 use proptest::prelude::*;
 use time::OffsetDateTime;
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 async fn manager() -> (SessionManager, Arc<CachedRevocationChecker>) {
     let store = Arc::new(MemoryStore::new());
-    let checker = Arc::new(CachedRevocationChecker::new(store.clone(), RevocationCacheConfig::default()).unwrap());
+    let checker = Arc::new(
+        CachedRevocationChecker::new(store.clone(), RevocationCacheConfig::default()).unwrap(),
+    );
     checker.refresh().await.unwrap();
-    (SessionManager::new(store, checker.clone(), SessionConfig::default()).unwrap(), checker)
+    (
+        SessionManager::new(store, checker.clone(), SessionConfig::default()).unwrap(),
+        checker,
+    )
 }
 
 proptest! {

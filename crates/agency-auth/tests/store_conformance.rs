@@ -27,7 +27,12 @@ fn t0() -> OffsetDateTime {
 }
 
 fn user(tenant: &str, username: &str, created_at: OffsetDateTime) -> UserRecord {
-    let mut user = UserRecord::new(tenant, username, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA", "viewer");
+    let mut user = UserRecord::new(
+        tenant,
+        username,
+        "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+        "viewer",
+    );
     user.created_at = created_at;
     user.updated_at = created_at;
     user
@@ -60,7 +65,11 @@ fn session(id: &str, user_id: &str, now: OffsetDateTime) -> SessionRecord {
     }
 }
 
-fn first_token(session_id: &str, token_hash: RefreshTokenHash, now: OffsetDateTime) -> RefreshTokenRecord {
+fn first_token(
+    session_id: &str,
+    token_hash: RefreshTokenHash,
+    now: OffsetDateTime,
+) -> RefreshTokenRecord {
     RefreshTokenRecord {
         token_hash,
         session_id: session_id.to_owned(),
@@ -81,7 +90,13 @@ fn normalized_session(session: &SessionRecord) -> SessionRecord {
     }
 }
 
-fn rotation(session_id: &str, generation: u64, presented: RefreshTokenHash, new: RefreshTokenHash, now: OffsetDateTime) -> RefreshRotation {
+fn rotation(
+    session_id: &str,
+    generation: u64,
+    presented: RefreshTokenHash,
+    new: RefreshTokenHash,
+    now: OffsetDateTime,
+) -> RefreshRotation {
     RefreshRotation {
         session_id: session_id.to_owned(),
         expected_generation: generation,
@@ -113,22 +128,46 @@ fn api_key(id: &str, owner: &str, created_at: OffsetDateTime) -> ApiKeyRecord {
 async fn users_round_trip(store: &dyn UserStore) {
     let alice = user("t1", "alice", t0());
     store.create_user(&alice).await.unwrap();
-    assert_eq!(store.get_user(&alice.id).await.unwrap(), normalized_user(&alice));
-    assert_eq!(store.get_user_by_username("alice").await.unwrap(), normalized_user(&alice));
-    assert!(matches!(store.get_user("missing").await, Err(StoreError::NotFound)));
-    assert!(matches!(store.get_user_by_username("Alice").await, Err(StoreError::NotFound)), "usernames compare exactly");
+    assert_eq!(
+        store.get_user(&alice.id).await.unwrap(),
+        normalized_user(&alice)
+    );
+    assert_eq!(
+        store.get_user_by_username("alice").await.unwrap(),
+        normalized_user(&alice)
+    );
+    assert!(matches!(
+        store.get_user("missing").await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(
+        matches!(
+            store.get_user_by_username("Alice").await,
+            Err(StoreError::NotFound)
+        ),
+        "usernames compare exactly"
+    );
 }
 
 async fn users_unique_username_across_tenants(store: &dyn UserStore) {
     let first = user("t1", "bob", t0());
     store.create_user(&first).await.unwrap();
     let same_name_other_tenant = user("t2", "bob", t0());
-    assert!(matches!(store.create_user(&same_name_other_tenant).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        store.create_user(&same_name_other_tenant).await,
+        Err(StoreError::Conflict(_))
+    ));
     let mut same_id = user("t1", "bobby", t0());
     same_id.id = first.id.clone();
-    assert!(matches!(store.create_user(&same_id).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        store.create_user(&same_id).await,
+        Err(StoreError::Conflict(_))
+    ));
     // Nothing of the refused users was written.
-    assert!(matches!(store.get_user_by_username("bobby").await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.get_user_by_username("bobby").await,
+        Err(StoreError::NotFound)
+    ));
     assert_eq!(store.get_user(&first.id).await.unwrap().tenant_id, "t1");
 }
 
@@ -140,9 +179,21 @@ async fn users_list_by_tenant_in_creation_order(store: &dyn UserStore) {
     for u in [&c, &a, &other, &b] {
         store.create_user(u).await.unwrap();
     }
-    let names: Vec<String> = store.list_users_by_tenant("t-list").await.unwrap().into_iter().map(|u| u.username).collect();
+    let names: Vec<String> = store
+        .list_users_by_tenant("t-list")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.username)
+        .collect();
     assert_eq!(names, ["anna", "ben", "carol"]);
-    assert!(store.list_users_by_tenant("nobody").await.unwrap().is_empty());
+    assert!(
+        store
+            .list_users_by_tenant("nobody")
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn users_updates_and_delete(store: &dyn UserStore) {
@@ -150,19 +201,31 @@ async fn users_updates_and_delete(store: &dyn UserStore) {
     store.create_user(&dave).await.unwrap();
     let later = t0() + Duration::minutes(5);
 
-    let updated = store.update_user_role(&dave.id, "admin", later).await.unwrap();
+    let updated = store
+        .update_user_role(&dave.id, "admin", later)
+        .await
+        .unwrap();
     assert_eq!(updated.role, "admin");
     assert_eq!(updated.updated_at, normalize_timestamp(later));
     assert_eq!(updated.created_at, normalize_timestamp(dave.created_at));
 
-    let updated = store.update_user_password_hash(&dave.id, "$argon2id$new", later).await.unwrap();
+    let updated = store
+        .update_user_password_hash(&dave.id, "$argon2id$new", later)
+        .await
+        .unwrap();
     assert_eq!(updated.password_hash, "$argon2id$new");
     assert_eq!(updated.role, "admin");
 
-    let updated = store.set_user_disabled(&dave.id, true, later).await.unwrap();
+    let updated = store
+        .set_user_disabled(&dave.id, true, later)
+        .await
+        .unwrap();
     assert!(updated.disabled);
     assert_eq!(store.get_user(&dave.id).await.unwrap(), updated);
-    let updated = store.set_user_disabled(&dave.id, false, later).await.unwrap();
+    let updated = store
+        .set_user_disabled(&dave.id, false, later)
+        .await
+        .unwrap();
     assert!(!updated.disabled);
 
     for result in [
@@ -174,8 +237,14 @@ async fn users_updates_and_delete(store: &dyn UserStore) {
     }
 
     store.delete_user(&dave.id).await.unwrap();
-    assert!(matches!(store.get_user(&dave.id).await, Err(StoreError::NotFound)));
-    assert!(matches!(store.delete_user(&dave.id).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.get_user(&dave.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.delete_user(&dave.id).await,
+        Err(StoreError::NotFound)
+    ));
     // The username is free again.
     store.create_user(&user("t1", "dave", t0())).await.unwrap();
 }
@@ -196,43 +265,78 @@ async fn user_store_conformance() {
 
 async fn sessions_create_get_find(store: &dyn SessionStore) {
     let s = session("s-create", "u1", t0());
-    store.create_session(&s, &first_token("s-create", hash(1), t0())).await.unwrap();
-    assert_eq!(store.get_session("s-create").await.unwrap(), normalized_session(&s));
+    store
+        .create_session(&s, &first_token("s-create", hash(1), t0()))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_session("s-create").await.unwrap(),
+        normalized_session(&s)
+    );
     let found = store.find_refresh_token(&hash(1)).await.unwrap();
     assert_eq!(found.session, normalized_session(&s));
     assert_eq!(found.token.generation, 0);
     assert_eq!(found.token.session_id, "s-create");
     assert_eq!(found.token.issued_at, normalize_timestamp(t0()));
     assert_eq!(found.token.rotated_at, None);
-    assert!(matches!(store.find_refresh_token(&hash(99)).await, Err(StoreError::NotFound)));
-    assert!(matches!(store.get_session("missing").await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.find_refresh_token(&hash(99)).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.get_session("missing").await,
+        Err(StoreError::NotFound)
+    ));
 }
 
 async fn sessions_create_is_all_or_nothing(store: &dyn SessionStore) {
     let a = session("s-atomic-a", "u1", t0());
-    store.create_session(&a, &first_token("s-atomic-a", hash(2), t0())).await.unwrap();
+    store
+        .create_session(&a, &first_token("s-atomic-a", hash(2), t0()))
+        .await
+        .unwrap();
     // Same token hash for a new session: the session row must not be left behind.
     let b = session("s-atomic-b", "u1", t0());
-    let result = store.create_session(&b, &first_token("s-atomic-b", hash(2), t0())).await;
+    let result = store
+        .create_session(&b, &first_token("s-atomic-b", hash(2), t0()))
+        .await;
     assert!(matches!(result, Err(StoreError::Conflict(_))), "{result:?}");
-    assert!(matches!(store.get_session("s-atomic-b").await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.get_session("s-atomic-b").await,
+        Err(StoreError::NotFound)
+    ));
     // Same session id with a fresh token: refused, and the token is not stored.
-    let result = store.create_session(&a, &first_token("s-atomic-a", hash(3), t0())).await;
+    let result = store
+        .create_session(&a, &first_token("s-atomic-a", hash(3), t0()))
+        .await;
     assert!(matches!(result, Err(StoreError::Conflict(_))));
-    assert!(matches!(store.find_refresh_token(&hash(3)).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.find_refresh_token(&hash(3)).await,
+        Err(StoreError::NotFound)
+    ));
 }
 
 async fn sessions_rotation_compare_and_set(store: &dyn SessionStore) {
     let s = session("s-rotate", "u1", t0());
-    store.create_session(&s, &first_token("s-rotate", hash(10), t0())).await.unwrap();
+    store
+        .create_session(&s, &first_token("s-rotate", hash(10), t0()))
+        .await
+        .unwrap();
     let now = t0() + Duration::minutes(10);
 
-    let RotationOutcome::Rotated(after) = store.rotate_refresh_token(&rotation("s-rotate", 0, hash(10), hash(11), now)).await.unwrap() else {
+    let RotationOutcome::Rotated(after) = store
+        .rotate_refresh_token(&rotation("s-rotate", 0, hash(10), hash(11), now))
+        .await
+        .unwrap()
+    else {
         panic!("first rotation must win");
     };
     assert_eq!(after.generation, 1);
     assert_eq!(after.last_refreshed_at, normalize_timestamp(now));
-    assert_eq!(after.idle_expires_at, normalize_timestamp(now + Duration::hours(1)));
+    assert_eq!(
+        after.idle_expires_at,
+        normalize_timestamp(now + Duration::hours(1))
+    );
     assert_eq!(store.get_session("s-rotate").await.unwrap(), after);
     let old = store.find_refresh_token(&hash(10)).await.unwrap();
     assert_eq!(old.token.rotated_at, Some(normalize_timestamp(now)));
@@ -240,50 +344,127 @@ async fn sessions_rotation_compare_and_set(store: &dyn SessionStore) {
     assert_eq!((new.token.generation, new.token.rotated_at), (1, None));
 
     // Replaying the same compare-and-set (old generation, old token) loses, writes nothing.
-    let replay = store.rotate_refresh_token(&rotation("s-rotate", 0, hash(10), hash(12), now)).await.unwrap();
+    let replay = store
+        .rotate_refresh_token(&rotation("s-rotate", 0, hash(10), hash(12), now))
+        .await
+        .unwrap();
     assert_eq!(replay, RotationOutcome::Stale);
-    assert!(matches!(store.find_refresh_token(&hash(12)).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.find_refresh_token(&hash(12)).await,
+        Err(StoreError::NotFound)
+    ));
     // Right generation but a token that is not the current one: loses, writes nothing.
-    let wrong_token = store.rotate_refresh_token(&rotation("s-rotate", 1, hash(10), hash(13), now)).await.unwrap();
+    let wrong_token = store
+        .rotate_refresh_token(&rotation("s-rotate", 1, hash(10), hash(13), now))
+        .await
+        .unwrap();
     assert_eq!(wrong_token, RotationOutcome::Stale);
-    assert!(matches!(store.find_refresh_token(&hash(13)).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.find_refresh_token(&hash(13)).await,
+        Err(StoreError::NotFound)
+    ));
     assert_eq!(store.get_session("s-rotate").await.unwrap().generation, 1);
     // Unknown session.
-    assert_eq!(store.rotate_refresh_token(&rotation("missing", 0, hash(10), hash(14), now)).await.unwrap(), RotationOutcome::Stale);
+    assert_eq!(
+        store
+            .rotate_refresh_token(&rotation("missing", 0, hash(10), hash(14), now))
+            .await
+            .unwrap(),
+        RotationOutcome::Stale
+    );
 }
 
 async fn sessions_rotation_refused_when_revoked_or_expired(store: &dyn SessionStore) {
     let revoked = session("s-rot-revoked", "u1", t0());
-    store.create_session(&revoked, &first_token("s-rot-revoked", hash(20), t0())).await.unwrap();
-    store.revoke_session("s-rot-revoked", SessionRevokeReason::Logout, t0()).await.unwrap();
-    let r = store.rotate_refresh_token(&rotation("s-rot-revoked", 0, hash(20), hash(21), t0() + Duration::seconds(1))).await.unwrap();
+    store
+        .create_session(&revoked, &first_token("s-rot-revoked", hash(20), t0()))
+        .await
+        .unwrap();
+    store
+        .revoke_session("s-rot-revoked", SessionRevokeReason::Logout, t0())
+        .await
+        .unwrap();
+    let r = store
+        .rotate_refresh_token(&rotation(
+            "s-rot-revoked",
+            0,
+            hash(20),
+            hash(21),
+            t0() + Duration::seconds(1),
+        ))
+        .await
+        .unwrap();
     assert_eq!(r, RotationOutcome::Stale);
 
     let idle = session("s-rot-idle", "u1", t0());
-    store.create_session(&idle, &first_token("s-rot-idle", hash(22), t0())).await.unwrap();
-    let r = store.rotate_refresh_token(&rotation("s-rot-idle", 0, hash(22), hash(23), idle.idle_expires_at)).await.unwrap();
-    assert_eq!(r, RotationOutcome::Stale, "at the idle deadline the session is over");
+    store
+        .create_session(&idle, &first_token("s-rot-idle", hash(22), t0()))
+        .await
+        .unwrap();
+    let r = store
+        .rotate_refresh_token(&rotation(
+            "s-rot-idle",
+            0,
+            hash(22),
+            hash(23),
+            idle.idle_expires_at,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        r,
+        RotationOutcome::Stale,
+        "at the idle deadline the session is over"
+    );
 
     let mut absolute = session("s-rot-abs", "u1", t0());
     absolute.idle_expires_at = t0() + Duration::days(2);
-    store.create_session(&absolute, &first_token("s-rot-abs", hash(24), t0())).await.unwrap();
-    let r = store.rotate_refresh_token(&rotation("s-rot-abs", 0, hash(24), hash(25), absolute.expires_at)).await.unwrap();
-    assert_eq!(r, RotationOutcome::Stale, "at the absolute deadline the session is over");
+    store
+        .create_session(&absolute, &first_token("s-rot-abs", hash(24), t0()))
+        .await
+        .unwrap();
+    let r = store
+        .rotate_refresh_token(&rotation(
+            "s-rot-abs",
+            0,
+            hash(24),
+            hash(25),
+            absolute.expires_at,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        r,
+        RotationOutcome::Stale,
+        "at the absolute deadline the session is over"
+    );
     for h in [21, 23, 25] {
-        assert!(matches!(store.find_refresh_token(&hash(h)).await, Err(StoreError::NotFound)));
+        assert!(matches!(
+            store.find_refresh_token(&hash(h)).await,
+            Err(StoreError::NotFound)
+        ));
     }
 }
 
 async fn sessions_concurrent_rotations_one_winner(store: Arc<dyn common::AllStores>) {
     let s = session("s-race", "u1", t0());
-    store.create_session(&s, &first_token("s-race", hash(30), t0())).await.unwrap();
+    store
+        .create_session(&s, &first_token("s-race", hash(30), t0()))
+        .await
+        .unwrap();
     let now = t0() + Duration::seconds(5);
     let mut tasks = Vec::new();
     for i in 0..16u8 {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
             let new = hash(100 + i);
-            (new, store.rotate_refresh_token(&rotation("s-race", 0, hash(30), new, now)).await.unwrap())
+            (
+                new,
+                store
+                    .rotate_refresh_token(&rotation("s-race", 0, hash(30), new, now))
+                    .await
+                    .unwrap(),
+            )
         }));
     }
     let mut winners = Vec::new();
@@ -297,50 +478,148 @@ async fn sessions_concurrent_rotations_one_winner(store: Arc<dyn common::AllStor
     assert_eq!(store.get_session("s-race").await.unwrap().generation, 1);
     for i in 0..16u8 {
         let found = store.find_refresh_token(&hash(100 + i)).await;
-        assert_eq!(found.is_ok(), hash(100 + i) == winners[0], "only the winner's token is stored");
+        assert_eq!(
+            found.is_ok(),
+            hash(100 + i) == winners[0],
+            "only the winner's token is stored"
+        );
     }
 }
 
 async fn sessions_revocation(store: &dyn SessionStore) {
-    for (id, h, user_id) in [("s-rev-1", 40, "u-rev"), ("s-rev-2", 41, "u-rev"), ("s-rev-3", 42, "u-other")] {
+    for (id, h, user_id) in [
+        ("s-rev-1", 40, "u-rev"),
+        ("s-rev-2", 41, "u-rev"),
+        ("s-rev-3", 42, "u-other"),
+    ] {
         let mut s = session(id, user_id, t0() + Duration::seconds(i64::from(h)));
         s.tenant_id = "t9".into();
-        store.create_session(&s, &first_token(id, hash(h), s.created_at)).await.unwrap();
+        store
+            .create_session(&s, &first_token(id, hash(h), s.created_at))
+            .await
+            .unwrap();
     }
-    let first = store.revoke_session("s-rev-1", SessionRevokeReason::Logout, t0() + Duration::minutes(1)).await.unwrap();
-    assert_eq!(first.revoked_at, Some(normalize_timestamp(t0() + Duration::minutes(1))));
+    let first = store
+        .revoke_session(
+            "s-rev-1",
+            SessionRevokeReason::Logout,
+            t0() + Duration::minutes(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        first.revoked_at,
+        Some(normalize_timestamp(t0() + Duration::minutes(1)))
+    );
     assert_eq!(first.revoke_reason, Some(SessionRevokeReason::Logout));
     // A second revocation keeps the first time and reason.
-    let again = store.revoke_session("s-rev-1", SessionRevokeReason::RefreshTokenReuse, t0() + Duration::minutes(2)).await.unwrap();
+    let again = store
+        .revoke_session(
+            "s-rev-1",
+            SessionRevokeReason::RefreshTokenReuse,
+            t0() + Duration::minutes(2),
+        )
+        .await
+        .unwrap();
     assert_eq!(again, first);
-    assert!(matches!(store.revoke_session("missing", SessionRevokeReason::Logout, t0()).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store
+            .revoke_session("missing", SessionRevokeReason::Logout, t0())
+            .await,
+        Err(StoreError::NotFound)
+    ));
 
     // Revoke-all touches only this user's not yet revoked sessions.
-    let revoked = store.revoke_user_sessions("u-rev", SessionRevokeReason::AllSessionsRevoked, t0() + Duration::minutes(3)).await.unwrap();
-    assert_eq!(revoked.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["s-rev-2"]);
-    assert_eq!(revoked[0].revoke_reason, Some(SessionRevokeReason::AllSessionsRevoked));
+    let revoked = store
+        .revoke_user_sessions(
+            "u-rev",
+            SessionRevokeReason::AllSessionsRevoked,
+            t0() + Duration::minutes(3),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        revoked.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+        ["s-rev-2"]
+    );
+    assert_eq!(
+        revoked[0].revoke_reason,
+        Some(SessionRevokeReason::AllSessionsRevoked)
+    );
     assert_eq!(store.get_session("s-rev-1").await.unwrap(), first);
-    assert!(store.get_session("s-rev-3").await.unwrap().revoked_at.is_none());
-    assert!(store.revoke_user_sessions("u-rev", SessionRevokeReason::AllSessionsRevoked, t0()).await.unwrap().is_empty());
+    assert!(
+        store
+            .get_session("s-rev-3")
+            .await
+            .unwrap()
+            .revoked_at
+            .is_none()
+    );
+    assert!(
+        store
+            .revoke_user_sessions("u-rev", SessionRevokeReason::AllSessionsRevoked, t0())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
-    let listed: Vec<String> = store.list_user_sessions("u-rev").await.unwrap().into_iter().map(|s| s.id).collect();
+    let listed: Vec<String> = store
+        .list_user_sessions("u-rev")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
     assert_eq!(listed, ["s-rev-1", "s-rev-2"]);
 }
 
 async fn sessions_purge(store: &dyn SessionStore) {
     let mut short = session("s-purge-short", "u-purge", t0());
     short.expires_at = t0() + Duration::hours(2);
-    store.create_session(&short, &first_token("s-purge-short", hash(50), t0())).await.unwrap();
-    store.rotate_refresh_token(&rotation("s-purge-short", 0, hash(50), hash(51), t0() + Duration::minutes(1))).await.unwrap();
+    store
+        .create_session(&short, &first_token("s-purge-short", hash(50), t0()))
+        .await
+        .unwrap();
+    store
+        .rotate_refresh_token(&rotation(
+            "s-purge-short",
+            0,
+            hash(50),
+            hash(51),
+            t0() + Duration::minutes(1),
+        ))
+        .await
+        .unwrap();
     let long = session("s-purge-long", "u-purge", t0());
-    store.create_session(&long, &first_token("s-purge-long", hash(52), t0())).await.unwrap();
+    store
+        .create_session(&long, &first_token("s-purge-long", hash(52), t0()))
+        .await
+        .unwrap();
 
-    assert_eq!(store.purge_expired_sessions(t0() + Duration::hours(1)).await.unwrap(), 0);
-    let purged = store.purge_expired_sessions(short.expires_at).await.unwrap();
+    assert_eq!(
+        store
+            .purge_expired_sessions(t0() + Duration::hours(1))
+            .await
+            .unwrap(),
+        0
+    );
+    let purged = store
+        .purge_expired_sessions(short.expires_at)
+        .await
+        .unwrap();
     assert_eq!(purged, 1);
-    assert!(matches!(store.get_session("s-purge-short").await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.get_session("s-purge-short").await,
+        Err(StoreError::NotFound)
+    ));
     for h in [50, 51] {
-        assert!(matches!(store.find_refresh_token(&hash(h)).await, Err(StoreError::NotFound)), "tokens go with their session");
+        assert!(
+            matches!(
+                store.find_refresh_token(&hash(h)).await,
+                Err(StoreError::NotFound)
+            ),
+            "tokens go with their session"
+        );
     }
     assert!(store.get_session("s-purge-long").await.is_ok());
     assert!(store.find_refresh_token(&hash(52)).await.is_ok());
@@ -378,26 +657,72 @@ async fn api_keys_conformance(store: &dyn ApiKeyStore) {
     assert_eq!(stored.hash_key_version, 7);
     assert_eq!(stored.created_at, normalize_timestamp(k1.created_at));
     assert_eq!(stored.expires_at, k1.expires_at.map(normalize_timestamp));
-    assert_eq!(store.get_api_key("k3").await.unwrap().scopes, Vec::<String>::new());
-    assert!(matches!(store.insert_api_key(&k1).await, Err(StoreError::Conflict(_))));
-    assert!(matches!(store.get_api_key("missing").await, Err(StoreError::NotFound)));
+    assert_eq!(
+        store.get_api_key("k3").await.unwrap().scopes,
+        Vec::<String>::new()
+    );
+    assert!(matches!(
+        store.insert_api_key(&k1).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.get_api_key("missing").await,
+        Err(StoreError::NotFound)
+    ));
 
-    let ids: Vec<String> = store.list_api_keys_by_owner("owner-1").await.unwrap().into_iter().map(|k| k.id).collect();
+    let ids: Vec<String> = store
+        .list_api_keys_by_owner("owner-1")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| k.id)
+        .collect();
     assert_eq!(ids, ["k1", "k2"]);
 
-    let revoked = store.revoke_api_key("k1", t0() + Duration::hours(1)).await.unwrap();
-    assert_eq!(revoked.revoked_at, Some(normalize_timestamp(t0() + Duration::hours(1))));
-    let again = store.revoke_api_key("k1", t0() + Duration::hours(2)).await.unwrap();
-    assert_eq!(again.revoked_at, revoked.revoked_at, "first revocation time kept");
-    assert!(matches!(store.revoke_api_key("missing", t0()).await, Err(StoreError::NotFound)));
+    let revoked = store
+        .revoke_api_key("k1", t0() + Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        revoked.revoked_at,
+        Some(normalize_timestamp(t0() + Duration::hours(1)))
+    );
+    let again = store
+        .revoke_api_key("k1", t0() + Duration::hours(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        again.revoked_at, revoked.revoked_at,
+        "first revocation time kept"
+    );
+    assert!(matches!(
+        store.revoke_api_key("missing", t0()).await,
+        Err(StoreError::NotFound)
+    ));
 
     let used = t0() + Duration::minutes(30);
     store.record_api_key_used("k2", used).await.unwrap();
-    store.record_api_key_used("k2", used - Duration::minutes(10)).await.unwrap();
-    assert_eq!(store.get_api_key("k2").await.unwrap().last_used_at, Some(normalize_timestamp(used)), "last use never moves back");
-    store.record_api_key_used("k2", used + Duration::minutes(1)).await.unwrap();
-    assert_eq!(store.get_api_key("k2").await.unwrap().last_used_at, Some(normalize_timestamp(used + Duration::minutes(1))));
-    assert!(matches!(store.record_api_key_used("missing", used).await, Err(StoreError::NotFound)));
+    store
+        .record_api_key_used("k2", used - Duration::minutes(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_api_key("k2").await.unwrap().last_used_at,
+        Some(normalize_timestamp(used)),
+        "last use never moves back"
+    );
+    store
+        .record_api_key_used("k2", used + Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_api_key("k2").await.unwrap().last_used_at,
+        Some(normalize_timestamp(used + Duration::minutes(1)))
+    );
+    assert!(matches!(
+        store.record_api_key_used("missing", used).await,
+        Err(StoreError::NotFound)
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -421,50 +746,129 @@ fn target_key(entry: &RevocationEntry) -> String {
 async fn revocations_conformance(store: &dyn RevocationStore) {
     let before = t0() - Duration::minutes(1);
     let entries = [
-        RevocationEntry::new(RevocationTarget::Session("s1".into()), t0(), t0() + Duration::hours(1)),
-        RevocationEntry::new(RevocationTarget::Token("j1".into()), t0(), t0() + Duration::minutes(10)),
-        RevocationEntry::new(RevocationTarget::UserTokensIssuedBefore { user_id: "u1".into(), before }, t0(), t0() + Duration::hours(1)),
+        RevocationEntry::new(
+            RevocationTarget::Session("s1".into()),
+            t0(),
+            t0() + Duration::hours(1),
+        ),
+        RevocationEntry::new(
+            RevocationTarget::Token("j1".into()),
+            t0(),
+            t0() + Duration::minutes(10),
+        ),
+        RevocationEntry::new(
+            RevocationTarget::UserTokensIssuedBefore {
+                user_id: "u1".into(),
+                before,
+            },
+            t0(),
+            t0() + Duration::hours(1),
+        ),
         // A session id equal to a token id is a different entry.
-        RevocationEntry::new(RevocationTarget::Session("j1".into()), t0(), t0() + Duration::hours(1)),
+        RevocationEntry::new(
+            RevocationTarget::Session("j1".into()),
+            t0(),
+            t0() + Duration::hours(1),
+        ),
     ];
     for entry in &entries {
         store.add_revocation(entry).await.unwrap();
     }
     let listed = store.list_revocations(t0()).await.unwrap();
     let keys: HashSet<String> = listed.iter().map(target_key).collect();
-    assert_eq!(keys, HashSet::from(["session:s1", "token:j1", "user:u1", "session:j1"].map(String::from)));
+    assert_eq!(
+        keys,
+        HashSet::from(["session:s1", "token:j1", "user:u1", "session:j1"].map(String::from))
+    );
     let user_entry = listed.iter().find(|e| target_key(e) == "user:u1").unwrap();
     assert_eq!(
         user_entry.target,
-        RevocationTarget::UserTokensIssuedBefore { user_id: "u1".into(), before: normalize_timestamp(before) }
+        RevocationTarget::UserTokensIssuedBefore {
+            user_id: "u1".into(),
+            before: normalize_timestamp(before)
+        }
     );
     assert_eq!(user_entry.created_at, normalize_timestamp(t0()));
-    assert_eq!(user_entry.expires_at, normalize_timestamp(t0() + Duration::hours(1)));
+    assert_eq!(
+        user_entry.expires_at,
+        normalize_timestamp(t0() + Duration::hours(1))
+    );
 
     // Only entries in force are listed.
-    let later = store.list_revocations(t0() + Duration::minutes(10)).await.unwrap();
-    assert!(!later.iter().any(|e| target_key(e) == "token:j1"), "expires_at is exclusive");
+    let later = store
+        .list_revocations(t0() + Duration::minutes(10))
+        .await
+        .unwrap();
+    assert!(
+        !later.iter().any(|e| target_key(e) == "token:j1"),
+        "expires_at is exclusive"
+    );
     assert_eq!(later.len(), 3);
 
     // Merging: the later expiry and the later `before` win; an earlier one changes nothing.
     let later_before = t0() + Duration::seconds(30);
-    store.add_revocation(&RevocationEntry::new(RevocationTarget::UserTokensIssuedBefore { user_id: "u1".into(), before: later_before }, t0(), t0() + Duration::hours(3))).await.unwrap();
-    store.add_revocation(&RevocationEntry::new(RevocationTarget::UserTokensIssuedBefore { user_id: "u1".into(), before }, t0(), t0() + Duration::hours(2))).await.unwrap();
-    store.add_revocation(&RevocationEntry::new(RevocationTarget::Session("s1".into()), t0(), t0() + Duration::minutes(5))).await.unwrap();
+    store
+        .add_revocation(&RevocationEntry::new(
+            RevocationTarget::UserTokensIssuedBefore {
+                user_id: "u1".into(),
+                before: later_before,
+            },
+            t0(),
+            t0() + Duration::hours(3),
+        ))
+        .await
+        .unwrap();
+    store
+        .add_revocation(&RevocationEntry::new(
+            RevocationTarget::UserTokensIssuedBefore {
+                user_id: "u1".into(),
+                before,
+            },
+            t0(),
+            t0() + Duration::hours(2),
+        ))
+        .await
+        .unwrap();
+    store
+        .add_revocation(&RevocationEntry::new(
+            RevocationTarget::Session("s1".into()),
+            t0(),
+            t0() + Duration::minutes(5),
+        ))
+        .await
+        .unwrap();
     let merged = store.list_revocations(t0()).await.unwrap();
     assert_eq!(merged.len(), 4, "merged, not duplicated");
     let user_entry = merged.iter().find(|e| target_key(e) == "user:u1").unwrap();
-    assert_eq!(user_entry.expires_at, normalize_timestamp(t0() + Duration::hours(3)));
+    assert_eq!(
+        user_entry.expires_at,
+        normalize_timestamp(t0() + Duration::hours(3))
+    );
     assert_eq!(
         user_entry.target,
-        RevocationTarget::UserTokensIssuedBefore { user_id: "u1".into(), before: normalize_timestamp(later_before) }
+        RevocationTarget::UserTokensIssuedBefore {
+            user_id: "u1".into(),
+            before: normalize_timestamp(later_before)
+        }
     );
-    let session_entry = merged.iter().find(|e| target_key(e) == "session:s1").unwrap();
-    assert_eq!(session_entry.expires_at, normalize_timestamp(t0() + Duration::hours(1)));
+    let session_entry = merged
+        .iter()
+        .find(|e| target_key(e) == "session:s1")
+        .unwrap();
+    assert_eq!(
+        session_entry.expires_at,
+        normalize_timestamp(t0() + Duration::hours(1))
+    );
 
     // Purge removes exactly the expired ones.
     assert_eq!(store.purge_expired_revocations(t0()).await.unwrap(), 0);
-    assert_eq!(store.purge_expired_revocations(t0() + Duration::hours(1)).await.unwrap(), 3);
+    assert_eq!(
+        store
+            .purge_expired_revocations(t0() + Duration::hours(1))
+            .await
+            .unwrap(),
+        3
+    );
     let left = store.list_revocations(t0()).await.unwrap();
     assert_eq!(left.iter().map(target_key).collect::<Vec<_>>(), ["user:u1"]);
 }
@@ -482,8 +886,16 @@ async fn revocation_store_conformance() {
 async fn store_errors_do_not_echo_values() {
     for_each_backend(|stores: Stores| async move {
         let secret_name = "very-secret-username-4711";
-        stores.all.create_user(&user("t1", secret_name, t0())).await.unwrap();
-        let error = stores.all.create_user(&user("t1", secret_name, t0())).await.unwrap_err();
+        stores
+            .all
+            .create_user(&user("t1", secret_name, t0()))
+            .await
+            .unwrap();
+        let error = stores
+            .all
+            .create_user(&user("t1", secret_name, t0()))
+            .await
+            .unwrap_err();
         let shown = format!("{error} {error:?}");
         assert!(!shown.contains(secret_name), "{shown}");
         let token = RefreshToken::generate().unwrap();

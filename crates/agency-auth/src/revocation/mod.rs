@@ -16,7 +16,9 @@
 
 mod cached;
 
-pub use cached::{CachedRevocationChecker, InvalidRevocationConfig, RevocationCacheConfig, RevocationRefresher};
+pub use cached::{
+    CachedRevocationChecker, InvalidRevocationConfig, RevocationCacheConfig, RevocationRefresher,
+};
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -144,8 +146,16 @@ pub struct RevocationEntry {
 
 impl RevocationEntry {
     /// An entry made at `created_at` and kept until `expires_at`.
-    pub fn new(target: RevocationTarget, created_at: OffsetDateTime, expires_at: OffsetDateTime) -> Self {
-        RevocationEntry { target, created_at, expires_at }
+    pub fn new(
+        target: RevocationTarget,
+        created_at: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Self {
+        RevocationEntry {
+            target,
+            created_at,
+            expires_at,
+        }
     }
 
     /// Whether the entry is still kept at `now` (`now < expires_at`).
@@ -159,8 +169,18 @@ mod tests {
     use super::*;
     use time::Duration;
 
-    fn query<'a>(subject: &'a str, sid: Option<&'a str>, jti: &'a str, iat: OffsetDateTime) -> RevocationQuery<'a> {
-        RevocationQuery { subject, session_id: sid, token_id: jti, issued_at: iat }
+    fn query<'a>(
+        subject: &'a str,
+        sid: Option<&'a str>,
+        jti: &'a str,
+        iat: OffsetDateTime,
+    ) -> RevocationQuery<'a> {
+        RevocationQuery {
+            subject,
+            session_id: sid,
+            token_id: jti,
+            issued_at: iat,
+        }
     }
 
     #[test]
@@ -169,7 +189,10 @@ mod tests {
         let target = RevocationTarget::Session("s1".into());
         assert!(target.matches(&query("u", Some("s1"), "j", now)));
         assert!(!target.matches(&query("u", Some("s2"), "j", now)));
-        assert!(!target.matches(&query("u", None, "s1", now)), "a jti equal to a revoked sid is not that session");
+        assert!(
+            !target.matches(&query("u", None, "s1", now)),
+            "a jti equal to a revoked sid is not that session"
+        );
     }
 
     #[test]
@@ -183,7 +206,10 @@ mod tests {
     #[test]
     fn user_target_revokes_strictly_before() {
         let before = OffsetDateTime::now_utc();
-        let target = RevocationTarget::UserTokensIssuedBefore { user_id: "u1".into(), before };
+        let target = RevocationTarget::UserTokensIssuedBefore {
+            user_id: "u1".into(),
+            before,
+        };
         assert!(target.matches(&query("u1", None, "j", before - Duration::nanoseconds(1))));
         assert!(!target.matches(&query("u1", None, "j", before)));
         assert!(!target.matches(&query("u2", None, "j", before - Duration::hours(1))));

@@ -222,7 +222,10 @@ impl std::fmt::Debug for SessionManager {
     }
 }
 
-fn to_time_duration(duration: Duration, what: &'static str) -> Result<time::Duration, SessionError> {
+fn to_time_duration(
+    duration: Duration,
+    what: &'static str,
+) -> Result<time::Duration, SessionError> {
     time::Duration::try_from(duration).map_err(|_| SessionError::InvalidConfig(what))
 }
 

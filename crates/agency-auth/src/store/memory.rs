@@ -244,7 +244,9 @@ impl SessionStore for MemoryStore {
                 "the first refresh token must belong to the new session".into(),
             ));
         }
-        inner.sessions.insert(session.id.clone(), norm_session(session));
+        inner
+            .sessions
+            .insert(session.id.clone(), norm_session(session));
         inner
             .tokens
             .insert(first_token.token_hash, norm_token(first_token));
@@ -291,11 +293,14 @@ impl SessionStore for MemoryStore {
             && session.revoked_at.is_none()
             && session.expires_at > now
             && session.idle_expires_at > now;
-        let token_ok = inner.tokens.get(&rotation.presented_hash).is_some_and(|token| {
-            token.session_id == rotation.session_id
-                && token.generation == rotation.expected_generation
-                && token.rotated_at.is_none()
-        });
+        let token_ok = inner
+            .tokens
+            .get(&rotation.presented_hash)
+            .is_some_and(|token| {
+                token.session_id == rotation.session_id
+                    && token.generation == rotation.expected_generation
+                    && token.rotated_at.is_none()
+            });
         if !session_ok || !token_ok {
             return Ok(RotationOutcome::Stale);
         }

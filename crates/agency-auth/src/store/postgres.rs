@@ -11,8 +11,8 @@ use time::OffsetDateTime;
 
 use super::sql::{
     KIND_SESSION, KIND_TOKEN, KIND_USER, MIGRATIONS_TABLE, backend, generation_from_db,
-    generation_to_db, hash_from_db, key_version_from_db, map_error, migrate_error,
-    reason_from_db, scopes_from_db, scopes_to_db,
+    generation_to_db, hash_from_db, key_version_from_db, map_error, migrate_error, reason_from_db,
+    scopes_from_db, scopes_to_db,
 };
 use super::{
     ApiKeyStore, RevocationStore, SessionStore, StoreError, UserRecord, UserStore,
@@ -173,7 +173,11 @@ fn revocation_from_row(row: &PgRow) -> Result<RevocationEntry, StoreError> {
                 StoreError::Backend("stored user revocation has no instant".into())
             })?,
         },
-        _ => return Err(StoreError::Backend("stored revocation kind is unknown".into())),
+        _ => {
+            return Err(StoreError::Backend(
+                "stored revocation kind is unknown".into(),
+            ));
+        }
     };
     Ok(RevocationEntry {
         target,
@@ -294,14 +298,16 @@ impl UserStore for PostgresStore {
     }
 
     async fn list_users_by_tenant(&self, tenant_id: &str) -> Result<Vec<UserRecord>, StoreError> {
-        sqlx::query(select_users!("WHERE tenant_id = $1 ORDER BY created_at, id"))
-            .bind(tenant_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?
-            .iter()
-            .map(user_from_row)
-            .collect()
+        sqlx::query(select_users!(
+            "WHERE tenant_id = $1 ORDER BY created_at, id"
+        ))
+        .bind(tenant_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(user_from_row)
+        .collect()
     }
 
     async fn update_user_role(
@@ -387,11 +393,7 @@ impl SessionStore for PostgresStore {
             ));
         }
         let conflict = "session id or refresh token already exists";
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(backend)?;
+        let mut tx = self.pool.begin().await.map_err(backend)?;
         sqlx::query(
             "INSERT INTO auth_sessions (id, user_id, tenant_id, created_at, last_refreshed_at, \
              idle_expires_at, expires_at, generation, revoked_at, revoke_reason) \
@@ -475,11 +477,7 @@ impl SessionStore for PostgresStore {
                 .checked_add(1)
                 .ok_or_else(|| StoreError::Backend("refresh generation overflow".into()))?,
         )?;
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(backend)?;
+        let mut tx = self.pool.begin().await.map_err(backend)?;
         // The compare-and-set: only the caller that still sees `expected` moves the session on.
         let Some(row) = sqlx::query(returning_session!(
             "UPDATE auth_sessions SET generation = $1, last_refreshed_at = $2, \
@@ -573,23 +571,21 @@ impl SessionStore for PostgresStore {
     }
 
     async fn list_user_sessions(&self, user_id: &str) -> Result<Vec<SessionRecord>, StoreError> {
-        sqlx::query(select_sessions!("WHERE user_id = $1 ORDER BY created_at, id"))
-            .bind(user_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?
-            .iter()
-            .map(session_from_row)
-            .collect()
+        sqlx::query(select_sessions!(
+            "WHERE user_id = $1 ORDER BY created_at, id"
+        ))
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(session_from_row)
+        .collect()
     }
 
     async fn purge_expired_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         let now = pg_time(now);
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(backend)?;
+        let mut tx = self.pool.begin().await.map_err(backend)?;
         sqlx::query(
             "DELETE FROM auth_refresh_tokens WHERE session_id IN \
              (SELECT id FROM auth_sessions WHERE expires_at <= $1)",
@@ -648,14 +644,16 @@ impl ApiKeyStore for PostgresStore {
         &self,
         owner_id: &str,
     ) -> Result<Vec<ApiKeyRecord>, StoreError> {
-        sqlx::query(select_api_keys!("WHERE owner_id = $1 ORDER BY created_at, id"))
-            .bind(owner_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?
-            .iter()
-            .map(api_key_from_row)
-            .collect()
+        sqlx::query(select_api_keys!(
+            "WHERE owner_id = $1 ORDER BY created_at, id"
+        ))
+        .bind(owner_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(api_key_from_row)
+        .collect()
     }
 
     async fn revoke_api_key(
@@ -760,7 +758,15 @@ mod tests {
         for good in ["a", "_x", "agency_auth_test_1a2b", &"a".repeat(63)] {
             assert!(validate_schema_name(good).is_ok(), "{good}");
         }
-        for bad in ["", "1abc", "A", "a-b", "a\"; DROP SCHEMA public; --", "a b", &"a".repeat(64)] {
+        for bad in [
+            "",
+            "1abc",
+            "A",
+            "a-b",
+            "a\"; DROP SCHEMA public; --",
+            "a b",
+            &"a".repeat(64),
+        ] {
             assert!(validate_schema_name(bad).is_err(), "{bad}");
         }
     }

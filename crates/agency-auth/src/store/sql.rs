@@ -57,9 +57,9 @@ pub(super) fn migrate_error(error: sqlx::migrate::MigrateError) -> StoreError {
         MigrateError::VersionMismatch(version) => StoreError::Backend(format!(
             "applied migration {version} differs from this version's"
         )),
-        MigrateError::Dirty(version) => StoreError::Backend(format!(
-            "migration {version} was left partially applied"
-        )),
+        MigrateError::Dirty(version) => {
+            StoreError::Backend(format!("migration {version} was left partially applied"))
+        }
         MigrateError::Execute(inner) | MigrateError::ExecuteMigration(inner, _) => {
             match map_error(inner, "migration conflict") {
                 StoreError::Backend(message) => {

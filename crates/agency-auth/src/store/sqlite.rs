@@ -7,14 +7,16 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+};
 use sqlx::{Decode, Row, Sqlite, Type};
 use time::OffsetDateTime;
 
 use super::sql::{
     KIND_SESSION, KIND_TOKEN, KIND_USER, MIGRATIONS_TABLE, backend, generation_from_db,
-    generation_to_db, hash_from_db, key_version_from_db, map_error, migrate_error,
-    reason_from_db, scopes_from_db, scopes_to_db,
+    generation_to_db, hash_from_db, key_version_from_db, map_error, migrate_error, reason_from_db,
+    scopes_from_db, scopes_to_db,
 };
 use super::{ApiKeyStore, RevocationStore, SessionStore, StoreError, UserRecord, UserStore};
 use crate::api_keys::ApiKeyRecord;
@@ -176,7 +178,11 @@ fn revocation_from_row(row: &SqliteRow) -> Result<RevocationEntry, StoreError> {
                 StoreError::Backend("stored user revocation has no instant".into())
             })?,
         },
-        _ => return Err(StoreError::Backend("stored revocation kind is unknown".into())),
+        _ => {
+            return Err(StoreError::Backend(
+                "stored revocation kind is unknown".into(),
+            ));
+        }
     };
     Ok(RevocationEntry {
         target,
@@ -277,14 +283,16 @@ impl UserStore for SqliteStore {
     }
 
     async fn list_users_by_tenant(&self, tenant_id: &str) -> Result<Vec<UserRecord>, StoreError> {
-        sqlx::query(select_users!("WHERE tenant_id = ?1 ORDER BY created_at, id"))
-            .bind(tenant_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?
-            .iter()
-            .map(user_from_row)
-            .collect()
+        sqlx::query(select_users!(
+            "WHERE tenant_id = ?1 ORDER BY created_at, id"
+        ))
+        .bind(tenant_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(user_from_row)
+        .collect()
     }
 
     async fn update_user_role(
@@ -556,14 +564,16 @@ impl SessionStore for SqliteStore {
     }
 
     async fn list_user_sessions(&self, user_id: &str) -> Result<Vec<SessionRecord>, StoreError> {
-        sqlx::query(select_sessions!("WHERE user_id = ?1 ORDER BY created_at, id"))
-            .bind(user_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?
-            .iter()
-            .map(session_from_row)
-            .collect()
+        sqlx::query(select_sessions!(
+            "WHERE user_id = ?1 ORDER BY created_at, id"
+        ))
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(session_from_row)
+        .collect()
     }
 
     async fn purge_expired_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
@@ -631,14 +641,16 @@ impl ApiKeyStore for SqliteStore {
         &self,
         owner_id: &str,
     ) -> Result<Vec<ApiKeyRecord>, StoreError> {
-        sqlx::query(select_api_keys!("WHERE owner_id = ?1 ORDER BY created_at, id"))
-            .bind(owner_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?
-            .iter()
-            .map(api_key_from_row)
-            .collect()
+        sqlx::query(select_api_keys!(
+            "WHERE owner_id = ?1 ORDER BY created_at, id"
+        ))
+        .bind(owner_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(api_key_from_row)
+        .collect()
     }
 
     async fn revoke_api_key(
@@ -741,7 +753,10 @@ mod tests {
     #[test]
     fn micros_round_trip_and_truncate() {
         let t = time::macros::datetime!(2026-11-22 19:50:01.123456789 UTC);
-        assert_eq!(from_micros(micros(t)).unwrap(), super::super::normalize_timestamp(t));
+        assert_eq!(
+            from_micros(micros(t)).unwrap(),
+            super::super::normalize_timestamp(t)
+        );
         let before_epoch = time::macros::datetime!(1969-12-31 23:59:59.9999999 UTC);
         assert_eq!(
             from_micros(micros(before_epoch)).unwrap(),

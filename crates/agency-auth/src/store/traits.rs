@@ -195,8 +195,10 @@ pub trait RevocationStore: Send + Sync {
     /// a user the later `before` instant, win.
     async fn add_revocation(&self, entry: &RevocationEntry) -> Result<(), StoreError>;
     /// Entries still in force at `now` (`expires_at > now`).
-    async fn list_revocations(&self, now: OffsetDateTime)
-    -> Result<Vec<RevocationEntry>, StoreError>;
+    async fn list_revocations(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<Vec<RevocationEntry>, StoreError>;
     /// Deletes entries with `expires_at <= now`; returns how many.
     async fn purge_expired_revocations(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
 }

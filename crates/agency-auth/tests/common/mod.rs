@@ -8,7 +8,10 @@ use std::sync::Arc;
 use agency_auth::store::{ApiKeyStore, MemoryStore, RevocationStore, SessionStore, UserStore};
 
 /// A store implementing every trait, as the suites use it.
-pub(crate) trait AllStores: UserStore + SessionStore + ApiKeyStore + RevocationStore + 'static {}
+pub(crate) trait AllStores:
+    UserStore + SessionStore + ApiKeyStore + RevocationStore + 'static
+{
+}
 impl<T: UserStore + SessionStore + ApiKeyStore + RevocationStore + 'static> AllStores for T {}
 
 /// Coerces to the individual trait objects the session manager and checker take.
@@ -50,7 +53,9 @@ where
     {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("auth.db").display());
-        let sqlite = agency_auth::store::SqliteStore::connect(&url).await.unwrap();
+        let sqlite = agency_auth::store::SqliteStore::connect(&url)
+            .await
+            .unwrap();
         backends.push((stores("sqlite", sqlite), Cleanup::TempDir(dir)));
     }
     #[cfg(not(feature = "sqlite"))]
@@ -62,7 +67,10 @@ where
         let pg = agency_auth::store::PostgresStore::connect_with_schema(&url, &schema)
             .await
             .expect("PostgreSQL store");
-        backends.push((stores("postgres", pg.clone()), Cleanup::PgSchema(pg, schema)));
+        backends.push((
+            stores("postgres", pg.clone()),
+            Cleanup::PgSchema(pg, schema),
+        ));
     }
     #[cfg(not(feature = "postgres"))]
     feature_off("postgres");
