@@ -79,6 +79,13 @@ impl<T: AuditSink + ?Sized> AuditSink for std::sync::Arc<T> {
 }
 
 #[async_trait]
+impl<T: AuditSink + ?Sized> AuditSink for Box<T> {
+    async fn write_batch(&self, batch: &[RecordedEvent]) -> Result<(), AuditError> {
+        (**self).write_batch(batch).await
+    }
+}
+
+#[async_trait]
 impl<T: CheckpointStore + ?Sized> CheckpointStore for std::sync::Arc<T> {
     async fn append_checkpoint(&self, checkpoint: &SignedCheckpoint) -> Result<(), AuditError> {
         (**self).append_checkpoint(checkpoint).await
