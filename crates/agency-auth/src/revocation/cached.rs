@@ -133,8 +133,8 @@ impl Snapshot {
 }
 
 /// The revocation check to give the access-token verifier: an in-memory lookup, kept in step
-/// with a shared [`RevocationStore`]. See the [module docs](self) for the propagation window and
-/// the fail-closed rule.
+/// with a shared [`RevocationStore`]. See the [revocation module docs](super) for the
+/// propagation window and the fail-closed rule.
 ///
 /// ```
 /// use agency_auth::revocation::{CachedRevocationChecker, RevocationCacheConfig, RevocationCheck, RevocationQuery};

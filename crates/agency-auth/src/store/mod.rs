@@ -15,7 +15,7 @@
 //! - Every change that touches more than one row is atomic (one transaction, or one conditional
 //!   statement): a failure leaves nothing half-written.
 //! - Refresh-token rotation is a compare-and-set on the session's generation: of two concurrent
-//!   rotations of the same token, exactly one wins ([`RotationOutcome::Stale`] for the other).
+//!   rotations of the same token, exactly one wins ([`RotationOutcome::Stale`](crate::sessions::RotationOutcome::Stale) for the other).
 //! - Timestamps are kept in UTC with microsecond precision (PostgreSQL's precision); backends
 //!   truncate on write, so a value read back equals the value written, truncated.
 //! - Errors never carry SQL text, bound values or connection strings.
