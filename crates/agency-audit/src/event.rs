@@ -152,7 +152,12 @@ pub struct AuditEventBuilder {
 
 impl AuditEventBuilder {
     /// Sets the actor: kind, id and display name.
-    pub fn actor(mut self, kind: ActorKind, id: impl Into<String>, name: impl Into<String>) -> Self {
+    pub fn actor(
+        mut self,
+        kind: ActorKind,
+        id: impl Into<String>,
+        name: impl Into<String>,
+    ) -> Self {
         self.event.actor_kind = kind;
         self.event.actor_id = Some(id.into());
         self.event.actor = Some(name.into());
@@ -174,7 +179,11 @@ impl AuditEventBuilder {
     }
 
     /// Sets the resource acted on.
-    pub fn resource(mut self, resource_type: impl Into<String>, resource_id: impl Into<String>) -> Self {
+    pub fn resource(
+        mut self,
+        resource_type: impl Into<String>,
+        resource_id: impl Into<String>,
+    ) -> Self {
         self.event.resource_type = Some(resource_type.into());
         self.event.resource_id = Some(resource_id.into());
         self
@@ -298,7 +307,10 @@ mod tests {
             .failure("denied")
             .timestamp(t)
             .build();
-        assert_eq!(e.timestamp.unix_timestamp_nanos(), 1_700_000_000_123_456_000);
+        assert_eq!(
+            e.timestamp.unix_timestamp_nanos(),
+            1_700_000_000_123_456_000
+        );
         assert!(!e.success);
         assert_eq!(e.actor_kind, ActorKind::ApiKey);
         assert_eq!(e.id.get_version_num(), 7);

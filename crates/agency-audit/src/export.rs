@@ -11,11 +11,11 @@ use std::io::Write;
 
 use serde_json::Value;
 
+use crate::AuditError;
 use crate::chain::canonical_json;
 use crate::event::RecordedEvent;
 use crate::query::{AuditQuery, Cursor, MAX_LIMIT};
 use crate::sink::AuditStore;
-use crate::AuditError;
 
 /// Export format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,9 +39,25 @@ impl std::str::FromStr for ExportFormat {
 
 /// CSV column names, in order.
 pub const CSV_HEADER: [&str; 19] = [
-    "id", "timestamp", "actor_id", "actor", "actor_kind", "tenant_id", "action", "resource_type",
-    "resource_id", "old_value", "new_value", "ip_address", "user_agent", "success",
-    "error_message", "request_id", "stream", "seq", "hash",
+    "id",
+    "timestamp",
+    "actor_id",
+    "actor",
+    "actor_kind",
+    "tenant_id",
+    "action",
+    "resource_type",
+    "resource_id",
+    "old_value",
+    "new_value",
+    "ip_address",
+    "user_agent",
+    "success",
+    "error_message",
+    "request_id",
+    "stream",
+    "seq",
+    "hash",
 ];
 
 /// Makes a CSV cell safe to open in a spreadsheet.
@@ -62,7 +78,10 @@ fn csv_row(r: &RecordedEvent) -> Vec<String> {
     let e = &r.event;
     let o = |v: &Option<String>| v.clone().unwrap_or_default();
     let j = |v: &Option<Value>| v.as_ref().map(canonical_json).unwrap_or_default();
-    let ts = e.timestamp.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let ts = e
+        .timestamp
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
     [
         e.id.to_string(),
         ts,
@@ -116,7 +135,11 @@ impl Exporter {
     }
 
     /// Writes one page of events (no CSV header).
-    pub fn write_events<W: Write>(&self, events: &[RecordedEvent], out: &mut W) -> Result<(), AuditError> {
+    pub fn write_events<W: Write>(
+        &self,
+        events: &[RecordedEvent],
+        out: &mut W,
+    ) -> Result<(), AuditError> {
         match self.format {
             ExportFormat::JsonLines => {
                 for r in events {
@@ -125,7 +148,9 @@ impl Exporter {
                 }
             }
             ExportFormat::Csv => {
-                let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(&mut *out);
+                let mut w = csv::WriterBuilder::new()
+                    .has_headers(false)
+                    .from_writer(&mut *out);
                 for r in events {
                     w.write_record(csv_row(r))?;
                 }

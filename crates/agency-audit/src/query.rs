@@ -10,8 +10,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::event::RecordedEvent;
 use crate::AuditError;
+use crate::event::RecordedEvent;
 
 /// Largest page size.
 pub const MAX_LIMIT: u32 = 1000;
@@ -30,7 +30,10 @@ pub struct Cursor {
 impl Cursor {
     /// The cursor after `event`.
     pub fn after(event: &RecordedEvent) -> Self {
-        Cursor { ts_micros: micros(event.event.timestamp), id: event.event.id }
+        Cursor {
+            ts_micros: micros(event.event.timestamp),
+            id: event.event.id,
+        }
     }
 
     /// Opaque text form.
@@ -54,14 +57,19 @@ impl Cursor {
         if text.len() > 64 {
             return Err(AuditError::InvalidCursor);
         }
-        let b = URL_SAFE_NO_PAD.decode(text).map_err(|_| AuditError::InvalidCursor)?;
+        let b = URL_SAFE_NO_PAD
+            .decode(text)
+            .map_err(|_| AuditError::InvalidCursor)?;
         if b.len() != 26 || &b[..2] != b"c1" {
             return Err(AuditError::InvalidCursor);
         }
         let mut ts = [0u8; 8];
         ts.copy_from_slice(&b[2..10]);
         let id = Uuid::from_slice(&b[10..26]).map_err(|_| AuditError::InvalidCursor)?;
-        Ok(Cursor { ts_micros: i64::from_be_bytes(ts), id })
+        Ok(Cursor {
+            ts_micros: i64::from_be_bytes(ts),
+            id,
+        })
     }
 }
 
@@ -123,7 +131,11 @@ impl AuditQuery {
         self
     }
     /// Filters by resource type and, optionally, id.
-    pub fn resource(mut self, resource_type: impl Into<String>, resource_id: Option<String>) -> Self {
+    pub fn resource(
+        mut self,
+        resource_type: impl Into<String>,
+        resource_id: Option<String>,
+    ) -> Self {
         self.resource_type = Some(resource_type.into());
         self.resource_id = resource_id;
         self
@@ -167,7 +179,9 @@ impl AuditQuery {
     /// Whether an event passes the filters (cursor included); used by in-memory backends.
     pub fn matches(&self, r: &RecordedEvent) -> bool {
         let e = &r.event;
-        let eq = |f: &Option<String>, v: &Option<String>| f.as_ref().is_none_or(|f| v.as_deref() == Some(f.as_str()));
+        let eq = |f: &Option<String>, v: &Option<String>| {
+            f.as_ref().is_none_or(|f| v.as_deref() == Some(f.as_str()))
+        };
         eq(&self.tenant_id, &e.tenant_id)
             && eq(&self.actor_id, &e.actor_id)
             && self.action.as_ref().is_none_or(|a| *a == e.action)
@@ -176,7 +190,9 @@ impl AuditQuery {
             && self.success.is_none_or(|s| s == e.success)
             && self.since.is_none_or(|s| e.timestamp >= s)
             && self.until.is_none_or(|u| e.timestamp < u)
-            && self.cursor.is_none_or(|c| (micros(e.timestamp), e.id) < (c.ts_micros, c.id))
+            && self
+                .cursor
+                .is_none_or(|c| (micros(e.timestamp), e.id) < (c.ts_micros, c.id))
     }
 }
 
@@ -195,8 +211,15 @@ impl AuditPage {
         let limit = limit as usize;
         let more = rows.len() > limit;
         rows.truncate(limit);
-        let next_cursor = if more { rows.last().map(|r| Cursor::after(r).encode()) } else { None };
-        AuditPage { events: rows, next_cursor }
+        let next_cursor = if more {
+            rows.last().map(|r| Cursor::after(r).encode())
+        } else {
+            None
+        };
+        AuditPage {
+            events: rows,
+            next_cursor,
+        }
     }
 }
 
@@ -227,7 +250,10 @@ impl Ord for Keyed {
 
 impl TopK {
     pub(crate) fn new(limit: u32) -> Self {
-        TopK { limit: limit as usize + 1, heap: std::collections::BinaryHeap::new() }
+        TopK {
+            limit: limit as usize + 1,
+            heap: std::collections::BinaryHeap::new(),
+        }
     }
     pub(crate) fn push(&mut self, r: RecordedEvent) {
         let key = (micros(r.event.timestamp), r.event.id);
@@ -240,7 +266,7 @@ impl TopK {
     }
     pub(crate) fn into_page(self, limit: u32) -> AuditPage {
         let mut rows: Vec<Keyed> = self.heap.into_iter().map(|r| r.0).collect();
-        rows.sort_by(|a, b| b.0.cmp(&a.0));
+        rows.sort_by_key(|k| std::cmp::Reverse(k.0));
         AuditPage::from_rows(rows.into_iter().map(|k| k.1).collect(), limit)
     }
 }
@@ -252,13 +278,26 @@ mod tests {
 
     #[test]
     fn tampered_cursor_is_a_clear_error() {
-        let c = Cursor { ts_micros: 5, id: Uuid::now_v7() }.encode();
+        let c = Cursor {
+            ts_micros: 5,
+            id: Uuid::now_v7(),
+        }
+        .encode();
         let mut bytes = c.into_bytes();
         bytes[0] = if bytes[0] == b'A' { b'B' } else { b'A' };
         let tampered = String::from_utf8(bytes).unwrap();
-        assert!(matches!(Cursor::decode(&tampered), Err(AuditError::InvalidCursor)));
-        assert!(matches!(Cursor::decode("1'; DROP TABLE audit_events; --"), Err(AuditError::InvalidCursor)));
-        assert!(matches!(Cursor::decode(&"A".repeat(10_000)), Err(AuditError::InvalidCursor)));
+        assert!(matches!(
+            Cursor::decode(&tampered),
+            Err(AuditError::InvalidCursor)
+        ));
+        assert!(matches!(
+            Cursor::decode("1'; DROP TABLE audit_events; --"),
+            Err(AuditError::InvalidCursor)
+        ));
+        assert!(matches!(
+            Cursor::decode(&"A".repeat(10_000)),
+            Err(AuditError::InvalidCursor)
+        ));
     }
 
     proptest! {

@@ -93,7 +93,10 @@ impl Default for Redactor {
 impl Redactor {
     /// A redactor with the built-in sensitive words, replacing values by `"[REDACTED]"`.
     pub fn new() -> Self {
-        Redactor { words: BUILT_IN.iter().map(|w| normalize_key(w)).collect(), hmac_key: None }
+        Redactor {
+            words: BUILT_IN.iter().map(|w| normalize_key(w)).collect(),
+            hmac_key: None,
+        }
     }
 
     /// Adds a sensitive word (normalised like keys; empty words are ignored).
@@ -117,7 +120,9 @@ impl Redactor {
     pub fn with_hmac_key(mut self, key: Vec<u8>) -> Result<Self, crate::AuditError> {
         let key = Zeroizing::new(key);
         if key.len() < 32 {
-            return Err(crate::AuditError::InvalidKey("HMAC redaction key must be at least 32 bytes"));
+            return Err(crate::AuditError::InvalidKey(
+                "HMAC redaction key must be at least 32 bytes",
+            ));
         }
         self.hmac_key = Some(key);
         Ok(self)
@@ -177,7 +182,10 @@ impl Redactor {
                     return Value::String(REDACTED.to_owned());
                 };
                 mac.update(canonical_json(value).as_bytes());
-                Value::String(format!("hmac-sha256:{}", hex::encode(mac.finalize().into_bytes())))
+                Value::String(format!(
+                    "hmac-sha256:{}",
+                    hex::encode(mac.finalize().into_bytes())
+                ))
             }
         }
     }
@@ -220,13 +228,18 @@ mod tests {
     use serde_json::json;
 
     fn event_with(v: Value) -> AuditEvent {
-        AuditEvent::builder("config.update").new_value(v.clone()).old_value(v).build()
+        AuditEvent::builder("config.update")
+            .new_value(v.clone())
+            .old_value(v)
+            .build()
     }
 
     #[test]
     fn password_in_nested_array_is_redacted() {
         let r = Redactor::new();
-        let mut e = event_with(json!({"users": [{"name": "a", "password": "p1"}, {"creds": {"access_token": "t"}}]}));
+        let mut e = event_with(
+            json!({"users": [{"name": "a", "password": "p1"}, {"creds": {"access_token": "t"}}]}),
+        );
         r.apply(&mut e);
         let s = e.new_value.unwrap().to_string();
         assert!(!s.contains("p1") && !s.contains("\"t\""), "{s}");
@@ -236,7 +249,16 @@ mod tests {
     #[test]
     fn compound_and_case_variants_are_caught() {
         let r = Redactor::new();
-        for k in ["Authorization", "x-api-key", "clientSecret", "db_password", "Set-Cookie", "creditCard", "REFRESH_TOKEN", "ssh.private-key"] {
+        for k in [
+            "Authorization",
+            "x-api-key",
+            "clientSecret",
+            "db_password",
+            "Set-Cookie",
+            "creditCard",
+            "REFRESH_TOKEN",
+            "ssh.private-key",
+        ] {
             assert!(r.is_sensitive(k), "{k}");
         }
         for k in ["name", "author", "state", "agent_id"] {
@@ -288,7 +310,14 @@ mod tests {
         Redactor::new().apply(&mut e);
         let s = serde_json::to_string(&e).unwrap();
         let back: AuditEvent = serde_json::from_str(&s).unwrap();
-        let all = format!("{:?}{:?}{:?}{:?}{}", back.action, back.actor_id, back.actor, back.user_agent, back.new_value.unwrap());
+        let all = format!(
+            "{:?}{:?}{:?}{:?}{}",
+            back.action,
+            back.actor_id,
+            back.actor,
+            back.user_agent,
+            back.new_value.unwrap()
+        );
         assert!(!all.chars().any(is_dangerous));
         assert!(!e.actor.unwrap().contains('\u{1b}'));
     }
@@ -304,7 +333,11 @@ mod tests {
             prop_oneof![
                 prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
                 prop::collection::btree_map(
-                    prop_oneof![any::<String>(), Just("password".to_owned()), Just("X-Api-Key".to_owned())],
+                    prop_oneof![
+                        any::<String>(),
+                        Just("password".to_owned()),
+                        Just("X-Api-Key".to_owned())
+                    ],
                     inner,
                     0..4
                 )
@@ -329,7 +362,11 @@ mod tests {
         match v {
             Value::Array(a) => a.iter().all(|x| no_secret_left(r, x)),
             Value::Object(m) => m.iter().all(|(k, x)| {
-                if r.is_sensitive(k) { x == &json!(REDACTED) } else { no_secret_left(r, x) }
+                if r.is_sensitive(k) {
+                    x == &json!(REDACTED)
+                } else {
+                    no_secret_left(r, x)
+                }
             }),
             _ => true,
         }

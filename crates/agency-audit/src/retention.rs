@@ -8,9 +8,9 @@
 
 use time::{Duration, OffsetDateTime};
 
+use crate::AuditError;
 use crate::chain::{Checkpoint, CheckpointKind, CheckpointSigner};
 use crate::sink::{AuditStore, CheckpointStore};
-use crate::AuditError;
 
 /// What a purge did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -45,7 +45,13 @@ pub async fn purge_older_than(
     signer: &CheckpointSigner,
     max_age: Duration,
 ) -> Result<PurgeReport, AuditError> {
-    purge_before(store, checkpoints, signer, OffsetDateTime::now_utc() - max_age).await
+    purge_before(
+        store,
+        checkpoints,
+        signer,
+        OffsetDateTime::now_utc() - max_age,
+    )
+    .await
 }
 
 /// Removes events older than `cutoff`, behind anchor checkpoints signed by `signer`.

@@ -82,7 +82,10 @@ mod tests {
     fn bidi_override_spoofing_is_neutralised() {
         let spoof = "user\u{202e}nimda";
         assert_eq!(neutralize(spoof), "user\\u{202e}nimda");
-        for c in ['\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}', '\u{2028}', '\u{2029}', '\u{85}', '\u{7f}'] {
+        for c in [
+            '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}', '\u{2028}', '\u{2029}', '\u{85}',
+            '\u{7f}',
+        ] {
             assert!(!neutralize(&format!("a{c}b")).contains(c));
         }
     }

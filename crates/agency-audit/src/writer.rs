@@ -19,11 +19,11 @@ use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use crate::AuditError;
 use crate::chain::{ChainHash, Checkpoint, CheckpointKind, CheckpointSigner, chain_hash};
 use crate::event::{AuditEvent, RecordedEvent, StreamId};
 use crate::redact::Redactor;
 use crate::sink::{AuditSink, CheckpointStore};
-use crate::AuditError;
 
 /// What to do with an event when the queue is full or the sink is failing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,7 +140,12 @@ impl WriterConfig {
     }
 
     /// Enables signed checkpoints every `interval`.
-    pub fn checkpoints(mut self, store: Arc<dyn CheckpointStore>, signer: CheckpointSigner, interval: Duration) -> Self {
+    pub fn checkpoints(
+        mut self,
+        store: Arc<dyn CheckpointStore>,
+        signer: CheckpointSigner,
+        interval: Duration,
+    ) -> Self {
         self.checkpoints = Some((store, signer));
         self.checkpoint_interval = interval;
         self
@@ -199,8 +204,15 @@ struct Counters {
 
 type Ack = oneshot::Sender<Result<Receipt, AuditError>>;
 
+// Events travel unboxed: a box would cost an allocation per event on the `record` path, and
+// tokio's channel allocates its slots in blocks as the queue grows, not up front.
+#[allow(clippy::large_enum_variant)]
 enum Msg {
-    Event { event: AuditEvent, policy: OverflowPolicy, ack: Option<Ack> },
+    Event {
+        event: AuditEvent,
+        policy: OverflowPolicy,
+        ack: Option<Ack>,
+    },
     Shutdown,
 }
 
@@ -240,7 +252,9 @@ pub struct AuditWriter {
 
 impl std::fmt::Debug for AuditWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuditWriter").field("stream", &self.inner.stream).finish_non_exhaustive()
+        f.debug_struct("AuditWriter")
+            .field("stream", &self.inner.stream)
+            .finish_non_exhaustive()
     }
 }
 
@@ -269,7 +283,9 @@ impl AuditWriter {
         Ok(AuditWriter {
             inner: Arc::new(Inner {
                 tx,
-                dropped_by_class: (0..=config.rules.len()).map(|_| AtomicU64::new(0)).collect(),
+                dropped_by_class: (0..=config.rules.len())
+                    .map(|_| AtomicU64::new(0))
+                    .collect(),
                 rules: config.rules,
                 default_policy: config.default_policy,
                 redactor: config.redactor,
@@ -300,7 +316,11 @@ impl AuditWriter {
         }
     }
 
-    async fn enqueue(&self, mut event: AuditEvent, ack: Option<Ack>) -> Result<RecordOutcome, AuditError> {
+    async fn enqueue(
+        &self,
+        mut event: AuditEvent,
+        ack: Option<Ack>,
+    ) -> Result<RecordOutcome, AuditError> {
         let (class, policy) = self.classify(&event.action);
         if !self.inner.healthy.load(Ordering::Acquire) {
             match policy {
@@ -315,7 +335,12 @@ impl AuditWriter {
         self.inner.redactor.apply(&mut event);
         let msg = Msg::Event { event, policy, ack };
         match policy {
-            OverflowPolicy::Block => self.inner.tx.send(msg).await.map_err(|_| AuditError::Closed)?,
+            OverflowPolicy::Block => self
+                .inner
+                .tx
+                .send(msg)
+                .await
+                .map_err(|_| AuditError::Closed)?,
             OverflowPolicy::FailClosed => self.inner.tx.try_send(msg).map_err(|e| match e {
                 mpsc::error::TrySendError::Full(_) => AuditError::QueueFull,
                 mpsc::error::TrySendError::Closed(_) => AuditError::Closed,
@@ -356,7 +381,9 @@ impl AuditWriter {
         let _ = self.inner.tx.send(Msg::Shutdown).await;
         let join = self.inner.task.lock().ok().and_then(|mut t| t.take());
         match join {
-            Some(join) => join.await.map_err(|e| AuditError::Sink(format!("writer task failed: {e}")))?,
+            Some(join) => join
+                .await
+                .map_err(|e| AuditError::Sink(format!("writer task failed: {e}")))?,
             None => Ok(()),
         }
     }
@@ -380,7 +407,12 @@ impl AuditWriter {
             .iter()
             .map(|(p, _)| p.clone())
             .chain(std::iter::once(String::new()))
-            .zip(self.inner.dropped_by_class.iter().map(|a| a.load(Ordering::Relaxed)))
+            .zip(
+                self.inner
+                    .dropped_by_class
+                    .iter()
+                    .map(|a| a.load(Ordering::Relaxed)),
+            )
             .collect();
         dropped_by_class.retain(|(_, n)| *n > 0);
         WriterStats {
@@ -439,7 +471,9 @@ impl WriterTask {
     }
 
     async fn checkpoint(&mut self) {
-        let Some((store, signer)) = &self.checkpoints else { return };
+        let Some((store, signer)) = &self.checkpoints else {
+            return;
+        };
         let cp = Checkpoint {
             kind: CheckpointKind::Head,
             stream: self.stream,
@@ -451,7 +485,9 @@ impl WriterTask {
             Ok(()) => {
                 self.counters.checkpoints.fetch_add(1, Ordering::Relaxed);
             }
-            Err(e) => tracing::warn!(error = %e, "audit checkpoint write failed; will retry at the next tick"),
+            Err(e) => {
+                tracing::warn!(error = %e, "audit checkpoint write failed; will retry at the next tick")
+            }
         }
     }
 
@@ -469,8 +505,17 @@ impl WriterTask {
                     self.seq += 1;
                     let hash = chain_hash(&self.head, &self.stream, self.seq, &event);
                     self.head = hash;
-                    let receipt = Receipt { stream: self.stream, seq: self.seq, hash };
-                    records.push(RecordedEvent { stream: self.stream, seq: self.seq, hash, event });
+                    let receipt = Receipt {
+                        stream: self.stream,
+                        seq: self.seq,
+                        hash,
+                    };
+                    records.push(RecordedEvent {
+                        stream: self.stream,
+                        seq: self.seq,
+                        hash,
+                        event,
+                    });
                     acks.push((ack, policy, receipt));
                 }
             }
@@ -484,7 +529,9 @@ impl WriterTask {
             match self.sink.write_batch(&records).await {
                 Ok(()) => {
                     self.healthy.store(true, Ordering::Release);
-                    self.counters.written.fetch_add(records.len() as u64, Ordering::Relaxed);
+                    self.counters
+                        .written
+                        .fetch_add(records.len() as u64, Ordering::Relaxed);
                     self.counters.batches.fetch_add(1, Ordering::Relaxed);
                     for (ack, _, receipt) in acks {
                         if let Some(ack) = ack {
@@ -507,7 +554,9 @@ impl WriterTask {
                         }
                     }
                     if self.shutting_down && failures > self.shutdown_retries {
-                        self.counters.lost.fetch_add(records.len() as u64, Ordering::Relaxed);
+                        self.counters
+                            .lost
+                            .fetch_add(records.len() as u64, Ordering::Relaxed);
                         for (ack, _, _) in acks {
                             if let Some(ack) = ack {
                                 let _ = ack.send(Err(AuditError::Sink(message.clone())));

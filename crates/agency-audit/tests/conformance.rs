@@ -14,7 +14,9 @@ async fn memory_backend_conforms() {
     let store = Arc::new(MemoryStore::new());
     common::conformance(store.clone(), store.clone()).await;
     store.with_events_mut(|e| e.remove(10)).unwrap();
-    let r = agency_audit::verify(store.as_ref(), store.as_ref(), &common::verifier()).await.unwrap();
+    let r = agency_audit::verify(store.as_ref(), store.as_ref(), &common::verifier())
+        .await
+        .unwrap();
     assert_eq!(r.first_break.unwrap().kind, BreakKind::Missing);
 }
 
@@ -27,19 +29,36 @@ async fn memory_backend_retention_keeps_the_chain_verifiable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jsonl_backend_conforms_and_catches_an_edited_line() {
     let dir = tempfile::tempdir().unwrap();
-    let sink = Arc::new(JsonlSink::new(dir.path(), "audit", Rotation { max_bytes: Some(16 * 1024), daily: true }).unwrap());
-    let cps: Arc<dyn CheckpointStore> = Arc::new(JsonlCheckpointStore::new(dir.path().join("checkpoints.jsonl")));
+    let sink = Arc::new(
+        JsonlSink::new(
+            dir.path(),
+            "audit",
+            Rotation {
+                max_bytes: Some(16 * 1024),
+                daily: true,
+            },
+        )
+        .unwrap(),
+    );
+    let cps: Arc<dyn CheckpointStore> = Arc::new(JsonlCheckpointStore::new(
+        dir.path().join("checkpoints.jsonl"),
+    ));
     common::conformance(sink.clone(), cps.clone()).await;
     let files = sink.files().unwrap();
     let paths = files.values().next().unwrap();
-    assert!(paths.len() > 1, "size rotation should have produced several files");
+    assert!(
+        paths.len() > 1,
+        "size rotation should have produced several files"
+    );
     // The attack: rewrite one line's actor in the middle file.
     let victim = &paths[paths.len() / 2];
     let text = std::fs::read_to_string(victim).unwrap();
     let forged = text.replacen("\"actor\":\"user", "\"actor\":\"mallory", 1);
     assert_ne!(text, forged);
     std::fs::write(victim, forged).unwrap();
-    let r = agency_audit::verify(sink.as_ref(), cps.as_ref(), &common::verifier()).await.unwrap();
+    let r = agency_audit::verify(sink.as_ref(), cps.as_ref(), &common::verifier())
+        .await
+        .unwrap();
     assert_eq!(r.first_break.unwrap().kind, BreakKind::HashMismatch);
 }
 
@@ -47,14 +66,17 @@ async fn jsonl_backend_conforms_and_catches_an_edited_line() {
 async fn jsonl_backend_tail_truncation_is_caught() {
     let dir = tempfile::tempdir().unwrap();
     let sink = Arc::new(JsonlSink::new(dir.path(), "audit", Rotation::default()).unwrap());
-    let cps: Arc<dyn CheckpointStore> = Arc::new(JsonlCheckpointStore::new(dir.path().join("cp.jsonl")));
+    let cps: Arc<dyn CheckpointStore> =
+        Arc::new(JsonlCheckpointStore::new(dir.path().join("cp.jsonl")));
     common::fill(sink.clone(), cps.clone(), 20).await;
     let files = sink.files().unwrap();
     let path = &files.values().next().unwrap()[0];
     let text = std::fs::read_to_string(path).unwrap();
     let kept: String = text.lines().take(15).map(|l| format!("{l}\n")).collect();
     std::fs::write(path, kept).unwrap();
-    let r = agency_audit::verify(sink.as_ref(), cps.as_ref(), &common::verifier()).await.unwrap();
+    let r = agency_audit::verify(sink.as_ref(), cps.as_ref(), &common::verifier())
+        .await
+        .unwrap();
     assert_eq!(r.first_break.unwrap().kind, BreakKind::Truncated);
 }
 
@@ -62,8 +84,19 @@ async fn jsonl_backend_tail_truncation_is_caught() {
 async fn jsonl_backend_retention_keeps_the_chain_verifiable() {
     let dir = tempfile::tempdir().unwrap();
     // Tiny files so that old events fill whole files that retention can remove.
-    let sink = Arc::new(JsonlSink::new(dir.path(), "audit", Rotation { max_bytes: Some(1), daily: false }).unwrap());
-    let cps: Arc<dyn CheckpointStore> = Arc::new(JsonlCheckpointStore::new(dir.path().join("cp.jsonl")));
+    let sink = Arc::new(
+        JsonlSink::new(
+            dir.path(),
+            "audit",
+            Rotation {
+                max_bytes: Some(1),
+                daily: false,
+            },
+        )
+        .unwrap(),
+    );
+    let cps: Arc<dyn CheckpointStore> =
+        Arc::new(JsonlCheckpointStore::new(dir.path().join("cp.jsonl")));
     common::retention(sink, cps).await;
 }
 
@@ -74,7 +107,11 @@ mod sqlite {
 
     async fn open(dir: &tempfile::TempDir) -> Arc<SqliteAuditStore> {
         let url = format!("sqlite://{}", dir.path().join("audit.db").display());
-        Arc::new(SqliteAuditStore::connect(&url, SqliteDurability::Full).await.unwrap())
+        Arc::new(
+            SqliteAuditStore::connect(&url, SqliteDurability::Full)
+                .await
+                .unwrap(),
+        )
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -82,8 +119,13 @@ mod sqlite {
         let dir = tempfile::tempdir().unwrap();
         let store = open(&dir).await;
         common::conformance(store.clone(), store.clone()).await;
-        sqlx::query("UPDATE audit_events SET success = 1 - success WHERE seq = 42").execute(store.pool()).await.unwrap();
-        let r = agency_audit::verify(store.as_ref(), store.as_ref(), &common::verifier()).await.unwrap();
+        sqlx::query("UPDATE audit_events SET success = 1 - success WHERE seq = 42")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let r = agency_audit::verify(store.as_ref(), store.as_ref(), &common::verifier())
+            .await
+            .unwrap();
         let b = r.first_break.unwrap();
         assert_eq!((b.kind, b.seq), (BreakKind::HashMismatch, Some(42)));
     }
@@ -93,8 +135,13 @@ mod sqlite {
         let dir = tempfile::tempdir().unwrap();
         let store = open(&dir).await;
         common::fill(store.clone(), store.clone(), 30).await;
-        sqlx::query("DELETE FROM audit_events WHERE seq = 7").execute(store.pool()).await.unwrap();
-        let r = agency_audit::verify(store.as_ref(), store.as_ref(), &common::verifier()).await.unwrap();
+        sqlx::query("DELETE FROM audit_events WHERE seq = 7")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let r = agency_audit::verify(store.as_ref(), store.as_ref(), &common::verifier())
+            .await
+            .unwrap();
         assert_eq!(r.first_break.unwrap().kind, BreakKind::Missing);
     }
 
@@ -110,16 +157,41 @@ mod sqlite {
         let dir = tempfile::tempdir().unwrap();
         let store = open(&dir).await;
         for (sql, index) in [
-            ("SELECT * FROM audit_events WHERE tenant_id = 'a' ORDER BY ts DESC, id DESC LIMIT 101", "audit_events_tenant_time"),
-            ("SELECT * FROM audit_events WHERE tenant_id = 'a' AND action = 'x' AND (ts, id) < (1, x'00') ORDER BY ts DESC, id DESC LIMIT 101", "audit_events_tenant_action"),
-            ("SELECT * FROM audit_events WHERE tenant_id = 'a' AND actor_id = 'x' ORDER BY ts DESC, id DESC LIMIT 101", "audit_events_tenant_actor"),
-            ("SELECT * FROM audit_events WHERE tenant_id = 'a' AND resource_type = 'x' AND resource_id = 'y' ORDER BY ts DESC, id DESC LIMIT 101", "audit_events_tenant_resource"),
-            ("SELECT * FROM audit_events WHERE ts >= 5 ORDER BY ts DESC, id DESC LIMIT 101", "audit_events_time"),
+            (
+                "SELECT * FROM audit_events WHERE tenant_id = 'a' ORDER BY ts DESC, id DESC LIMIT 101",
+                "audit_events_tenant_time",
+            ),
+            (
+                "SELECT * FROM audit_events WHERE tenant_id = 'a' AND action = 'x' AND (ts, id) < (1, x'00') ORDER BY ts DESC, id DESC LIMIT 101",
+                "audit_events_tenant_action",
+            ),
+            (
+                "SELECT * FROM audit_events WHERE tenant_id = 'a' AND actor_id = 'x' ORDER BY ts DESC, id DESC LIMIT 101",
+                "audit_events_tenant_actor",
+            ),
+            (
+                "SELECT * FROM audit_events WHERE tenant_id = 'a' AND resource_type = 'x' AND resource_id = 'y' ORDER BY ts DESC, id DESC LIMIT 101",
+                "audit_events_tenant_resource",
+            ),
+            (
+                "SELECT * FROM audit_events WHERE ts >= 5 ORDER BY ts DESC, id DESC LIMIT 101",
+                "audit_events_time",
+            ),
         ] {
-            let rows = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}"))).fetch_all(store.pool()).await.unwrap();
-            let plan: String = rows.iter().map(|r| sqlx::Row::get::<String, _>(r, 3)).collect::<Vec<_>>().join(" | ");
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+                .fetch_all(store.pool())
+                .await
+                .unwrap();
+            let plan: String = rows
+                .iter()
+                .map(|r| sqlx::Row::get::<String, _>(r, 3))
+                .collect::<Vec<_>>()
+                .join(" | ");
             assert!(plan.contains(index), "{sql}: {plan}");
-            assert!(!plan.contains("TEMP B-TREE"), "{sql} sorts in memory: {plan}");
+            assert!(
+                !plan.contains("TEMP B-TREE"),
+                "{sql} sorts in memory: {plan}"
+            );
         }
     }
 
@@ -127,10 +199,17 @@ mod sqlite {
     async fn sqlite_cursor_injection_is_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();
         let store = open(&dir).await;
-        let err = agency_audit::AuditQuery::new().after_cursor("x' OR '1'='1").unwrap_err();
+        let err = agency_audit::AuditQuery::new()
+            .after_cursor("x' OR '1'='1")
+            .unwrap_err();
         assert!(matches!(err, agency_audit::AuditError::InvalidCursor));
         // A filter value full of SQL is just a value.
-        let page = agency_audit::sink::AuditStore::query(store.as_ref(), &agency_audit::AuditQuery::new().tenant("' OR 1=1 --")).await.unwrap();
+        let page = agency_audit::sink::AuditStore::query(
+            store.as_ref(),
+            &agency_audit::AuditQuery::new().tenant("' OR 1=1 --"),
+        )
+        .await
+        .unwrap();
         assert!(page.events.is_empty());
     }
 }
@@ -147,22 +226,42 @@ mod postgres {
 
     impl Schema {
         fn new(url: String) -> Self {
-            Schema { url, name: format!("audit_test_{}", uuid::Uuid::new_v4().simple()) }
+            Schema {
+                url,
+                name: format!("audit_test_{}", uuid::Uuid::new_v4().simple()),
+            }
         }
         async fn drop(self) {
             let pool = sqlx::PgPool::connect(&self.url).await.unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {} CASCADE", self.name))).execute(&pool).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP SCHEMA {} CASCADE",
+                self.name
+            )))
+            .execute(&pool)
+            .await
+            .unwrap();
         }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres_backend_conforms_and_catches_an_updated_row() {
-        let Some(url) = common::database_url() else { return };
+        let Some(url) = common::database_url() else {
+            return;
+        };
         let schema = Schema::new(url.clone());
-        let store = Arc::new(PostgresAuditStore::connect(&url, Some(&schema.name)).await.unwrap());
+        let store = Arc::new(
+            PostgresAuditStore::connect(&url, Some(&schema.name))
+                .await
+                .unwrap(),
+        );
         common::conformance(store.clone(), store.clone()).await;
-        sqlx::query("UPDATE audit_events SET actor = 'mallory' WHERE seq = 9").execute(store.pool()).await.unwrap();
-        let r = agency_audit::verify(store.as_ref(), store.as_ref(), &common::verifier()).await.unwrap();
+        sqlx::query("UPDATE audit_events SET actor = 'mallory' WHERE seq = 9")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let r = agency_audit::verify(store.as_ref(), store.as_ref(), &common::verifier())
+            .await
+            .unwrap();
         let b = r.first_break.unwrap();
         assert_eq!((b.kind, b.seq), (BreakKind::HashMismatch, Some(9)));
         store.pool().close().await;
@@ -171,9 +270,15 @@ mod postgres {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres_backend_retention_keeps_the_chain_verifiable() {
-        let Some(url) = common::database_url() else { return };
+        let Some(url) = common::database_url() else {
+            return;
+        };
         let schema = Schema::new(url.clone());
-        let store = Arc::new(PostgresAuditStore::connect(&url, Some(&schema.name)).await.unwrap());
+        let store = Arc::new(
+            PostgresAuditStore::connect(&url, Some(&schema.name))
+                .await
+                .unwrap(),
+        );
         common::retention(store.clone(), store.clone()).await;
         store.pool().close().await;
         schema.drop().await;

@@ -22,7 +22,10 @@ const CHILD_ENV: &str = "AUDIT_CRASH_CHILD";
 const DIR_ENV: &str = "AUDIT_CRASH_DIR";
 
 fn trials() -> usize {
-    std::env::var("AUDIT_CRASH_TRIALS").ok().and_then(|v| v.parse().ok()).unwrap_or(3)
+    std::env::var("AUDIT_CRASH_TRIALS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3)
 }
 
 fn random_u64() -> u64 {
@@ -33,12 +36,21 @@ fn random_u64() -> u64 {
 /// The child: runs only when re-invoked by the parent with `AUDIT_CRASH_CHILD` set.
 #[test]
 fn crash_child() {
-    let Ok(backend) = std::env::var(CHILD_ENV) else { return };
+    let Ok(backend) = std::env::var(CHILD_ENV) else {
+        return;
+    };
     let dir = std::path::PathBuf::from(std::env::var(DIR_ENV).unwrap());
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async move {
-        let (sink, cps): (Box<dyn AuditSink>, Arc<dyn CheckpointStore>) = open(&backend, &dir).await;
-        let config = WriterConfig::default().checkpoints(cps, common::signer(), Duration::from_millis(15)).queue(4096, 256);
+        let (sink, cps): (Box<dyn AuditSink>, Arc<dyn CheckpointStore>) =
+            open(&backend, &dir).await;
+        let config = WriterConfig::default()
+            .checkpoints(cps, common::signer(), Duration::from_millis(15))
+            .queue(4096, 256);
         let writer = AuditWriter::spawn(sink, config).unwrap();
         let stdout = Arc::new(Mutex::new(std::io::stdout()));
         let mut tasks = Vec::new();
@@ -47,7 +59,10 @@ fn crash_child() {
             let out = stdout.clone();
             tasks.push(tokio::spawn(async move {
                 for i in 0.. {
-                    let r = w.record_durable(common::sample_event(t * 1_000_000 + i)).await.unwrap();
+                    let r = w
+                        .record_durable(common::sample_event(t * 1_000_000 + i))
+                        .await
+                        .unwrap();
                     use std::io::Write;
                     let mut o = out.lock().unwrap();
                     writeln!(o, "ACK {} {} {}", r.stream, r.seq, r.hash).unwrap();
@@ -61,17 +76,35 @@ fn crash_child() {
     });
 }
 
-async fn open(backend: &str, dir: &std::path::Path) -> (Box<dyn AuditSink>, Arc<dyn CheckpointStore>) {
+async fn open(
+    backend: &str,
+    dir: &std::path::Path,
+) -> (Box<dyn AuditSink>, Arc<dyn CheckpointStore>) {
     match backend {
         "jsonl" => (
-            Box::new(JsonlSink::new(dir, "audit", Rotation { max_bytes: Some(256 * 1024), daily: true }).unwrap()),
+            Box::new(
+                JsonlSink::new(
+                    dir,
+                    "audit",
+                    Rotation {
+                        max_bytes: Some(256 * 1024),
+                        daily: true,
+                    },
+                )
+                .unwrap(),
+            ),
             Arc::new(JsonlCheckpointStore::new(dir.join("checkpoints.jsonl"))),
         ),
         #[cfg(feature = "sqlite")]
         "sqlite" => {
             let url = format!("sqlite://{}", dir.join("audit.db").display());
             let store = Arc::new(
-                agency_audit::sink::SqliteAuditStore::connect(&url, agency_audit::sink::SqliteDurability::Full).await.unwrap(),
+                agency_audit::sink::SqliteAuditStore::connect(
+                    &url,
+                    agency_audit::sink::SqliteDurability::Full,
+                )
+                .await
+                .unwrap(),
             );
             (Box::new(store.clone()), store)
         }
@@ -102,7 +135,11 @@ fn run_trials(backend: &str) {
                 if line.ends_with('\n') {
                     let parts: Vec<&str> = line.split_whitespace().collect();
                     if parts.len() == 4 && parts[0] == "ACK" {
-                        acks.push((parts[1].to_owned(), parts[2].parse::<u64>().unwrap(), parts[3].to_owned()));
+                        acks.push((
+                            parts[1].to_owned(),
+                            parts[2].parse::<u64>().unwrap(),
+                            parts[3].to_owned(),
+                        ));
                     }
                 }
                 line.clear();
@@ -114,11 +151,20 @@ fn run_trials(backend: &str) {
         child.kill().unwrap(); // SIGKILL on Unix
         child.wait().unwrap();
         let acks = reader.join().unwrap();
-        assert!(!acks.is_empty(), "trial {trial}: the child acknowledged nothing");
-        eprintln!("{backend} trial {trial}: {} events acknowledged before SIGKILL", acks.len());
+        assert!(
+            !acks.is_empty(),
+            "trial {trial}: the child acknowledged nothing"
+        );
+        eprintln!(
+            "{backend} trial {trial}: {} events acknowledged before SIGKILL",
+            acks.len()
+        );
         acked.extend(acks);
 
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(check(backend, dir.path(), &acked));
     }
 }
@@ -129,28 +175,46 @@ async fn check(backend: &str, dir: &std::path::Path, acked: &[(String, u64, Stri
         "jsonl" => {
             let sink = JsonlSink::new(dir, "audit", Rotation::default()).unwrap();
             let cps = JsonlCheckpointStore::new(dir.join("checkpoints.jsonl"));
-            for e in common::export_all(&sink, agency_audit::export::ExportFormat::JsonLines).await.lines() {
+            for e in common::export_all(&sink, agency_audit::export::ExportFormat::JsonLines)
+                .await
+                .lines()
+            {
                 let r: agency_audit::RecordedEvent = serde_json::from_str(e).unwrap();
                 stored.insert((r.stream.to_string(), r.seq, r.hash.to_hex()));
             }
-            agency_audit::verify(&sink, &cps, &common::verifier()).await.unwrap()
+            agency_audit::verify(&sink, &cps, &common::verifier())
+                .await
+                .unwrap()
         }
         #[cfg(feature = "sqlite")]
         "sqlite" => {
             let url = format!("sqlite://{}", dir.join("audit.db").display());
-            let store = agency_audit::sink::SqliteAuditStore::connect(&url, agency_audit::sink::SqliteDurability::Full).await.unwrap();
-            for e in common::export_all(&store, agency_audit::export::ExportFormat::JsonLines).await.lines() {
+            let store = agency_audit::sink::SqliteAuditStore::connect(
+                &url,
+                agency_audit::sink::SqliteDurability::Full,
+            )
+            .await
+            .unwrap();
+            for e in common::export_all(&store, agency_audit::export::ExportFormat::JsonLines)
+                .await
+                .lines()
+            {
                 let r: agency_audit::RecordedEvent = serde_json::from_str(e).unwrap();
                 stored.insert((r.stream.to_string(), r.seq, r.hash.to_hex()));
             }
-            let report = agency_audit::verify(&store, &store, &common::verifier()).await.unwrap();
+            let report = agency_audit::verify(&store, &store, &common::verifier())
+                .await
+                .unwrap();
             store.pool().close().await;
             report
         }
         other => panic!("unknown backend {other}"),
     };
     for a in acked {
-        assert!(stored.contains(a), "acknowledged event {a:?} is missing after SIGKILL");
+        assert!(
+            stored.contains(a),
+            "acknowledged event {a:?} is missing after SIGKILL"
+        );
     }
     assert!(report.ok, "chain does not verify after SIGKILL: {report:?}");
 }

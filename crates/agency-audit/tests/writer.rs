@@ -4,12 +4,14 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use agency_audit::sink::{AuditSink, CheckpointStore, MemoryStore};
-use agency_audit::{AuditError, AuditEvent, AuditWriter, OverflowPolicy, RecordOutcome, RecordedEvent, WriterConfig};
+use agency_audit::{
+    AuditError, AuditEvent, AuditWriter, OverflowPolicy, RecordOutcome, RecordedEvent, WriterConfig,
+};
 use async_trait::async_trait;
 use tokio::sync::Semaphore;
 
@@ -59,16 +61,35 @@ async fn full_queue_refuses_fail_closed_and_counts_drops() {
         .queue(2, 1)
         .policy("auth.", OverflowPolicy::FailClosed)
         .policy("ratelimit.", OverflowPolicy::DropAndCount);
-    let writer = AuditWriter::spawn(GatedSink { gate: gate.clone(), inner: store.clone() }, config).unwrap();
+    let writer = AuditWriter::spawn(
+        GatedSink {
+            gate: gate.clone(),
+            inner: store.clone(),
+        },
+        config,
+    )
+    .unwrap();
     // One event is taken by the (blocked) writer, two fill the queue.
     writer.record(ev("agent.create")).await.unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
     writer.record(ev("agent.create")).await.unwrap();
     writer.record(ev("agent.create")).await.unwrap();
-    assert!(matches!(writer.record(ev("auth.login")).await, Err(AuditError::QueueFull)));
-    assert!(matches!(writer.record_durable(ev("auth.login")).await, Err(AuditError::QueueFull)));
-    assert_eq!(writer.record(ev("ratelimit.exceeded")).await.unwrap(), RecordOutcome::Dropped);
-    assert!(matches!(writer.record_durable(ev("ratelimit.exceeded")).await, Err(AuditError::Dropped)));
+    assert!(matches!(
+        writer.record(ev("auth.login")).await,
+        Err(AuditError::QueueFull)
+    ));
+    assert!(matches!(
+        writer.record_durable(ev("auth.login")).await,
+        Err(AuditError::QueueFull)
+    ));
+    assert_eq!(
+        writer.record(ev("ratelimit.exceeded")).await.unwrap(),
+        RecordOutcome::Dropped
+    );
+    assert!(matches!(
+        writer.record_durable(ev("ratelimit.exceeded")).await,
+        Err(AuditError::Dropped)
+    ));
     let stats = writer.stats();
     assert_eq!(stats.dropped, 2);
     assert_eq!(stats.dropped_by_class, vec![("ratelimit.".to_owned(), 2)]);
@@ -86,7 +107,10 @@ async fn full_queue_refuses_fail_closed_and_counts_drops() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failing_sink_refuses_fail_closed_and_retries_without_breaking_the_chain() {
     let store = Arc::new(MemoryStore::new());
-    let sink = FlakySink { failures: AtomicU32::new(3), inner: store.clone() };
+    let sink = FlakySink {
+        failures: AtomicU32::new(3),
+        inner: store.clone(),
+    };
     let config = WriterConfig::default()
         .policy("auth.", OverflowPolicy::FailClosed)
         .policy("ratelimit.", OverflowPolicy::DropAndCount)
@@ -97,15 +121,23 @@ async fn failing_sink_refuses_fail_closed_and_retries_without_breaking_the_chain
     assert!(matches!(err, AuditError::Sink(_)), "{err:?}");
     // While the sink is failing, fail-closed events are refused up front, drops are counted.
     assert!(!writer.is_healthy());
-    assert!(matches!(writer.record(ev("auth.logout")).await, Err(AuditError::Unavailable)));
-    assert_eq!(writer.record(ev("ratelimit.exceeded")).await.unwrap(), RecordOutcome::Dropped);
+    assert!(matches!(
+        writer.record(ev("auth.logout")).await,
+        Err(AuditError::Unavailable)
+    ));
+    assert_eq!(
+        writer.record(ev("ratelimit.exceeded")).await.unwrap(),
+        RecordOutcome::Dropped
+    );
     // A blocking durable event is stored once the sink recovers.
     let receipt = writer.record_durable(ev("agent.create")).await.unwrap();
     assert_eq!(receipt.seq, 2);
     assert!(writer.is_healthy());
     writer.shutdown().await.unwrap();
     assert!(writer.stats().sink_failures >= 3);
-    let report = agency_audit::verify(store.as_ref(), store.as_ref(), &common::verifier()).await.unwrap();
+    let report = agency_audit::verify(store.as_ref(), store.as_ref(), &common::verifier())
+        .await
+        .unwrap();
     assert!(report.ok, "{report:?}");
     assert_eq!(report.checked, 2);
 }
@@ -113,21 +145,36 @@ async fn failing_sink_refuses_fail_closed_and_retries_without_breaking_the_chain
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_flushes_everything_queued() {
     let store = Arc::new(MemoryStore::new());
-    let writer = AuditWriter::spawn(store.clone(), WriterConfig::default().queue(100_000, 512)).unwrap();
+    let writer =
+        AuditWriter::spawn(store.clone(), WriterConfig::default().queue(100_000, 512)).unwrap();
     for i in 0..20_000 {
-        writer.record(AuditEvent::builder("task.dispatch").request_id(i.to_string()).build()).await.unwrap();
+        writer
+            .record(
+                AuditEvent::builder("task.dispatch")
+                    .request_id(i.to_string())
+                    .build(),
+            )
+            .await
+            .unwrap();
     }
     writer.shutdown().await.unwrap();
     assert_eq!(store.events().len(), 20_000);
-    assert!(matches!(writer.record(ev("x")).await, Err(AuditError::Closed)));
-    assert!(writer.stats().batches < 20_000, "events should be committed in groups");
+    assert!(matches!(
+        writer.record(ev("x")).await,
+        Err(AuditError::Closed)
+    ));
+    assert!(
+        writer.stats().batches < 20_000,
+        "events should be committed in groups"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn checkpoints_are_written_even_when_idle() {
     let store = Arc::new(MemoryStore::new());
     let cps: Arc<dyn CheckpointStore> = store.clone();
-    let config = WriterConfig::default().checkpoints(cps, common::signer(), Duration::from_millis(40));
+    let config =
+        WriterConfig::default().checkpoints(cps, common::signer(), Duration::from_millis(40));
     let writer = AuditWriter::spawn(store.clone(), config).unwrap();
     writer.record_durable(ev("auth.login")).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -141,14 +188,27 @@ async fn checkpoints_are_written_even_when_idle() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_durable_callers_get_distinct_seqs_and_a_valid_chain() {
     let store = Arc::new(MemoryStore::new());
-    let writer = AuditWriter::spawn(store.clone(), WriterConfig::default().checkpoints(store.clone(), common::signer(), Duration::from_secs(60))).unwrap();
+    let writer = AuditWriter::spawn(
+        store.clone(),
+        WriterConfig::default().checkpoints(
+            store.clone(),
+            common::signer(),
+            Duration::from_secs(60),
+        ),
+    )
+    .unwrap();
     let mut tasks = Vec::new();
     for t in 0..16 {
         let w = writer.clone();
         tasks.push(tokio::spawn(async move {
             let mut seqs = Vec::new();
             for i in 0..100 {
-                seqs.push(w.record_durable(common::sample_event(t * 100 + i)).await.unwrap().seq);
+                seqs.push(
+                    w.record_durable(common::sample_event(t * 100 + i))
+                        .await
+                        .unwrap()
+                        .seq,
+                );
             }
             seqs
         }));
@@ -160,14 +220,18 @@ async fn concurrent_durable_callers_get_distinct_seqs_and_a_valid_chain() {
     all.sort_unstable();
     assert_eq!(all, (1..=1600).collect::<Vec<u64>>());
     writer.shutdown().await.unwrap();
-    let report = agency_audit::verify(store.as_ref(), store.as_ref(), &common::verifier()).await.unwrap();
+    let report = agency_audit::verify(store.as_ref(), store.as_ref(), &common::verifier())
+        .await
+        .unwrap();
     assert!(report.ok && report.checked == 1600, "{report:?}");
 }
 
 #[tokio::test]
 async fn spawning_outside_a_runtime_is_an_error_not_a_panic() {
-    let result = std::thread::spawn(|| AuditWriter::spawn(MemoryStore::new(), WriterConfig::default()).map(|_| ()))
-        .join()
-        .unwrap();
+    let result = std::thread::spawn(|| {
+        AuditWriter::spawn(MemoryStore::new(), WriterConfig::default()).map(|_| ())
+    })
+    .join()
+    .unwrap();
     assert!(matches!(result, Err(AuditError::NoRuntime)));
 }

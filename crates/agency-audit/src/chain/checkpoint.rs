@@ -19,8 +19,8 @@ use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use super::ChainHash;
-use crate::event::StreamId;
 use crate::AuditError;
+use crate::event::StreamId;
 
 /// Why a checkpoint was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,7 +135,9 @@ impl CheckpointSigner {
     pub fn hmac(key: Vec<u8>) -> Result<Self, AuditError> {
         let key = Zeroizing::new(key);
         if key.len() < 32 {
-            return Err(AuditError::InvalidKey("HMAC checkpoint key must be at least 32 bytes"));
+            return Err(AuditError::InvalidKey(
+                "HMAC checkpoint key must be at least 32 bytes",
+            ));
         }
         Ok(CheckpointSigner::Hmac(key))
     }
@@ -155,7 +157,11 @@ impl CheckpointSigner {
             CheckpointSigner::Ed25519(k) => ("ed25519", hex::encode(k.sign(&msg).to_bytes())),
             CheckpointSigner::Hmac(k) => ("hmac-sha256", hex::encode(hmac_tag(k, &msg))),
         };
-        SignedCheckpoint { checkpoint, alg: alg.to_owned(), signature }
+        SignedCheckpoint {
+            checkpoint,
+            alg: alg.to_owned(),
+            signature,
+        }
     }
 }
 
@@ -180,7 +186,11 @@ pub enum CheckpointVerifier {
 impl std::fmt::Debug for CheckpointVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            CheckpointVerifier::Ed25519(k) => write!(f, "CheckpointVerifier::Ed25519({})", hex::encode(k.as_bytes())),
+            CheckpointVerifier::Ed25519(k) => write!(
+                f,
+                "CheckpointVerifier::Ed25519({})",
+                hex::encode(k.as_bytes())
+            ),
             CheckpointVerifier::Hmac(_) => f.write_str("CheckpointVerifier::Hmac([REDACTED])"),
         }
     }
@@ -205,28 +215,36 @@ impl CheckpointVerifier {
     pub fn hmac(key: Vec<u8>) -> Result<Self, AuditError> {
         let key = Zeroizing::new(key);
         if key.len() < 32 {
-            return Err(AuditError::InvalidKey("HMAC checkpoint key must be at least 32 bytes"));
+            return Err(AuditError::InvalidKey(
+                "HMAC checkpoint key must be at least 32 bytes",
+            ));
         }
         Ok(CheckpointVerifier::Hmac(key))
     }
 
     /// Whether the signature is valid for this key and algorithm.
     pub fn verify(&self, signed: &SignedCheckpoint) -> bool {
-        let Ok(sig) = hex::decode(&signed.signature) else { return false };
+        let Ok(sig) = hex::decode(&signed.signature) else {
+            return false;
+        };
         let msg = signed.checkpoint.signed_message();
         match self {
             CheckpointVerifier::Ed25519(k) => {
                 if signed.alg != "ed25519" {
                     return false;
                 }
-                let Ok(sig) = Signature::from_slice(&sig) else { return false };
+                let Ok(sig) = Signature::from_slice(&sig) else {
+                    return false;
+                };
                 k.verify_strict(&msg, &sig).is_ok() && k.verify(&msg, &sig).is_ok()
             }
             CheckpointVerifier::Hmac(key) => {
                 if signed.alg != "hmac-sha256" {
                     return false;
                 }
-                let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else { return false };
+                let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
+                    return false;
+                };
                 mac.update(&msg);
                 mac.verify_slice(&sig).is_ok()
             }
@@ -250,7 +268,10 @@ mod tests {
 
     #[test]
     fn forged_checkpoint_with_moved_seq_is_rejected() {
-        for signer in [CheckpointSigner::ed25519_from_bytes(&[1; 32]), CheckpointSigner::hmac(vec![2; 32]).unwrap()] {
+        for signer in [
+            CheckpointSigner::ed25519_from_bytes(&[1; 32]),
+            CheckpointSigner::hmac(vec![2; 32]).unwrap(),
+        ] {
             let mut s = signer.sign(cp());
             assert!(signer.verifier().verify(&s));
             s.checkpoint.seq = 3;
@@ -261,14 +282,23 @@ mod tests {
     #[test]
     fn checkpoint_signed_by_another_key_is_rejected() {
         let s = CheckpointSigner::ed25519_from_bytes(&[1; 32]).sign(cp());
-        assert!(!CheckpointSigner::ed25519_from_bytes(&[9; 32]).verifier().verify(&s));
+        assert!(
+            !CheckpointSigner::ed25519_from_bytes(&[9; 32])
+                .verifier()
+                .verify(&s)
+        );
     }
 
     #[test]
     fn algorithm_confusion_is_rejected() {
         let mut s = CheckpointSigner::hmac(vec![2; 32]).unwrap().sign(cp());
         s.alg = "ed25519".into();
-        assert!(!CheckpointSigner::hmac(vec![2; 32]).unwrap().verifier().verify(&s));
+        assert!(
+            !CheckpointSigner::hmac(vec![2; 32])
+                .unwrap()
+                .verifier()
+                .verify(&s)
+        );
     }
 
     #[test]

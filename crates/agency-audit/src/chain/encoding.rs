@@ -63,7 +63,8 @@ impl std::str::FromStr for ChainHash {
     type Err = crate::AuditError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let mut out = [0u8; 32];
-        hex::decode_to_slice(s, &mut out).map_err(|_| crate::AuditError::Corrupt("bad hash hex".into()))?;
+        hex::decode_to_slice(s, &mut out)
+            .map_err(|_| crate::AuditError::Corrupt("bad hash hex".into()))?;
         Ok(ChainHash(out))
     }
 }
@@ -170,9 +171,18 @@ pub fn canonical_encoding(stream: &StreamId, seq: u64, event: &AuditEvent) -> Ve
     put_str(&mut buf, &event.action);
     put_opt(&mut buf, event.resource_type.as_deref());
     put_opt(&mut buf, event.resource_id.as_deref());
-    put_opt(&mut buf, event.old_value.as_ref().map(canonical_json).as_deref());
-    put_opt(&mut buf, event.new_value.as_ref().map(canonical_json).as_deref());
-    put_opt(&mut buf, event.ip_address.map(|ip| ip.to_string()).as_deref());
+    put_opt(
+        &mut buf,
+        event.old_value.as_ref().map(canonical_json).as_deref(),
+    );
+    put_opt(
+        &mut buf,
+        event.new_value.as_ref().map(canonical_json).as_deref(),
+    );
+    put_opt(
+        &mut buf,
+        event.ip_address.map(|ip| ip.to_string()).as_deref(),
+    );
     put_opt(&mut buf, event.user_agent.as_deref());
     buf.push(u8::from(event.success));
     put_opt(&mut buf, event.error_message.as_deref());
@@ -240,18 +250,19 @@ mod tests {
             "00",                                         // old_value absent
             "010000001e",                                 // new_value: 30 bytes of canonical JSON
             "7b226e616d65223a22626f62222c22726f6c65223a22766965776572227d",
-            "01000000093139322e302e322e37",               // ip "192.0.2.7"
-            "00",                                         // user_agent absent
-            "01",                                         // success
-            "00",                                         // error_message absent
-            "01000000057265712d39",                       // request_id
+            "01000000093139322e302e322e37", // ip "192.0.2.7"
+            "00",                           // user_agent absent
+            "01",                           // success
+            "00",                           // error_message absent
+            "01000000057265712d39",         // request_id
         );
         assert_eq!(hex::encode(&enc), expected_hex);
         let h = chain_hash(&ChainHash::GENESIS, &stream, 1, &e);
         assert_eq!(h.to_hex(), VECTOR_HASH);
     }
 
-    pub(crate) const VECTOR_HASH: &str = "1aec00bf3776d620c8643a2107af363e7d9bb3a33d51c1f0eeaf36d982f85678";
+    pub(crate) const VECTOR_HASH: &str =
+        "1aec00bf3776d620c8643a2107af363e7d9bb3a33d51c1f0eeaf36d982f85678";
 
     fn arb_value() -> impl Strategy<Value = Value> {
         let leaf = prop_oneof![
@@ -259,7 +270,9 @@ mod tests {
             any::<bool>().prop_map(Value::Bool),
             any::<i64>().prop_map(|n| json!(n)),
             any::<u64>().prop_map(|n| json!(n)),
-            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| json!(f)),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(|f| json!(f)),
             any::<String>().prop_map(Value::String),
         ];
         leaf.prop_recursive(3, 24, 5, |inner| {

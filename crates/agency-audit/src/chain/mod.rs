@@ -11,6 +11,8 @@ mod checkpoint;
 mod encoding;
 mod verify;
 
-pub use checkpoint::{Checkpoint, CheckpointKind, CheckpointSigner, CheckpointVerifier, SignedCheckpoint};
+pub use checkpoint::{
+    Checkpoint, CheckpointKind, CheckpointSigner, CheckpointVerifier, SignedCheckpoint,
+};
 pub use encoding::{ChainHash, ENCODING_VERSION, canonical_encoding, canonical_json, chain_hash};
 pub use verify::{BreakKind, ChainBreak, ChainVerifier, VerifyReport};

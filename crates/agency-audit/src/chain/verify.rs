@@ -119,7 +119,10 @@ impl std::fmt::Debug for ChainVerifier {
 impl ChainVerifier {
     /// A verifier that trusts checkpoints signed by `key`. Checkpoints whose signature fails are a
     /// `bad_checkpoint` break.
-    pub fn new(key: &CheckpointVerifier, checkpoints: impl IntoIterator<Item = SignedCheckpoint>) -> Self {
+    pub fn new(
+        key: &CheckpointVerifier,
+        checkpoints: impl IntoIterator<Item = SignedCheckpoint>,
+    ) -> Self {
         let mut v = ChainVerifier {
             checkpoints: HashMap::new(),
             streams: HashMap::new(),
@@ -153,9 +156,21 @@ impl ChainVerifier {
         v
     }
 
-    fn fail(&mut self, kind: BreakKind, stream: Option<StreamId>, seq: Option<u64>, detail: String) {
+    fn fail(
+        &mut self,
+        kind: BreakKind,
+        stream: Option<StreamId>,
+        seq: Option<u64>,
+        detail: String,
+    ) {
         if self.first_break.is_none() {
-            self.first_break = Some(ChainBreak { kind, stream, seq, position: self.position, detail });
+            self.first_break = Some(ChainBreak {
+                kind,
+                stream,
+                seq,
+                position: self.position,
+                detail,
+            });
         }
     }
 
@@ -189,12 +204,18 @@ impl ChainVerifier {
             }
             None if seq == 1 => ChainHash::GENESIS,
             None => {
-                let anchor =
-                    self.checkpoints.get(&stream).and_then(|c| c.anchors.get(&(seq.saturating_sub(1)))).copied();
+                let anchor = self
+                    .checkpoints
+                    .get(&stream)
+                    .and_then(|c| c.anchors.get(&(seq.saturating_sub(1))))
+                    .copied();
                 match anchor {
                     Some(h) => h,
                     None => {
-                        let detail = format!("stream starts at seq {seq} without a purge anchor at {}", seq - 1);
+                        let detail = format!(
+                            "stream starts at seq {seq} without a purge anchor at {}",
+                            seq - 1
+                        );
                         return self.fail(BreakKind::Missing, Some(stream), Some(seq), detail);
                     }
                 }
@@ -206,10 +227,14 @@ impl ChainVerifier {
                 BreakKind::HashMismatch,
                 Some(stream),
                 Some(seq),
-                "stored hash does not match the chain: this event or the one before it was altered".into(),
+                "stored hash does not match the chain: this event or the one before it was altered"
+                    .into(),
             );
         }
-        if let Some(expected) = self.checkpoints.get(&stream).and_then(|c| c.hashes.get(&seq))
+        if let Some(expected) = self
+            .checkpoints
+            .get(&stream)
+            .and_then(|c| c.hashes.get(&seq))
             && *expected != computed
         {
             return self.fail(
@@ -219,14 +244,21 @@ impl ChainVerifier {
                 "hash differs from the signed checkpoint: history was rewritten".into(),
             );
         }
-        self.streams.insert(stream, StreamState { last_seq: seq, last_hash: computed });
+        self.streams.insert(
+            stream,
+            StreamState {
+                last_seq: seq,
+                last_hash: computed,
+            },
+        );
         self.checked += 1;
     }
 
     /// Ends verification: checks the tail of every checkpointed stream and returns the report.
     pub fn finish(mut self) -> VerifyReport {
         if self.first_break.is_none() {
-            let mut streams: Vec<(&StreamId, &StreamCheckpoints)> = self.checkpoints.iter().collect();
+            let mut streams: Vec<(&StreamId, &StreamCheckpoints)> =
+                self.checkpoints.iter().collect();
             streams.sort_by_key(|(s, _)| **s);
             let mut truncated = None;
             for (stream, cps) in streams {
@@ -241,11 +273,16 @@ impl ChainVerifier {
             }
             if let Some((stream, last, max)) = truncated {
                 self.position += 1;
-                let detail = format!("log ends at seq {last} but a signed checkpoint covers seq {max}");
+                let detail =
+                    format!("log ends at seq {last} but a signed checkpoint covers seq {max}");
                 self.fail(BreakKind::Truncated, Some(stream), Some(last + 1), detail);
             }
         }
-        VerifyReport { ok: self.first_break.is_none(), checked: self.checked, first_break: self.first_break }
+        VerifyReport {
+            ok: self.first_break.is_none(),
+            checked: self.checked,
+            first_break: self.first_break,
+        }
     }
 }
 
@@ -273,7 +310,12 @@ mod tests {
                 .build();
             let hash = chain_hash(&prev, &stream, seq, &event);
             prev = hash;
-            out.push(RecordedEvent { stream, seq, hash, event });
+            out.push(RecordedEvent {
+                stream,
+                seq,
+                hash,
+                event,
+            });
         }
         let cp = signer().sign(Checkpoint {
             kind: CheckpointKind::Head,
@@ -333,7 +375,10 @@ mod tests {
     fn forged_checkpoint_is_reported() {
         let (e, mut c) = log(3);
         c[0].checkpoint.seq = 2;
-        assert_eq!(verify(&e, &c).first_break.unwrap().kind, BreakKind::BadCheckpoint);
+        assert_eq!(
+            verify(&e, &c).first_break.unwrap().kind,
+            BreakKind::BadCheckpoint
+        );
     }
 
     #[derive(Debug, Clone)]

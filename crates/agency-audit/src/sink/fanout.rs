@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 
 use super::AuditSink;
-use crate::event::RecordedEvent;
 use crate::AuditError;
+use crate::event::RecordedEvent;
 
 /// Writes each batch to every inner sink in turn; the batch is durable only when all of them
 /// succeeded. A failed batch is retried on all sinks, which is safe because sinks are idempotent.
@@ -23,7 +23,9 @@ pub struct FanoutSink {
 
 impl std::fmt::Debug for FanoutSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FanoutSink").field("sinks", &self.sinks.len()).finish()
+        f.debug_struct("FanoutSink")
+            .field("sinks", &self.sinks.len())
+            .finish()
     }
 }
 

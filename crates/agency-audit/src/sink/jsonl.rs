@@ -20,10 +20,10 @@ use async_trait::async_trait;
 use time::{Date, OffsetDateTime};
 
 use super::{AuditSink, AuditStore, CheckpointStore, PurgePoint};
+use crate::AuditError;
 use crate::chain::{ChainVerifier, SignedCheckpoint};
 use crate::event::{RecordedEvent, StreamId};
 use crate::query::{AuditPage, AuditQuery, TopK};
-use crate::AuditError;
 
 /// When to start a new file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -67,7 +67,10 @@ pub struct JsonlSink {
 
 impl std::fmt::Debug for JsonlSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JsonlSink").field("dir", &self.dir).field("prefix", &self.prefix).finish()
+        f.debug_struct("JsonlSink")
+            .field("dir", &self.dir)
+            .field("prefix", &self.prefix)
+            .finish()
     }
 }
 
@@ -101,28 +104,46 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
 impl JsonlSink {
     /// A sink writing `{prefix}-*.jsonl` files into `dir` (created if missing). The prefix may
     /// hold only ASCII letters, digits, `_` and `.`.
-    pub fn new(dir: impl AsRef<Path>, prefix: &str, rotation: Rotation) -> Result<Self, AuditError> {
-        if prefix.is_empty() || !prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') {
-            return Err(AuditError::InvalidQuery("file prefix may hold only ASCII letters, digits, '_' and '.'"));
+    pub fn new(
+        dir: impl AsRef<Path>,
+        prefix: &str,
+        rotation: Rotation,
+    ) -> Result<Self, AuditError> {
+        if prefix.is_empty()
+            || !prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        {
+            return Err(AuditError::InvalidQuery(
+                "file prefix may hold only ASCII letters, digits, '_' and '.'",
+            ));
         }
         std::fs::create_dir_all(dir.as_ref())?;
         Ok(JsonlSink {
             dir: dir.as_ref().to_path_buf(),
             prefix: prefix.to_owned(),
             rotation,
-            state: Arc::new(Mutex::new(State { open: HashMap::new() })),
+            state: Arc::new(Mutex::new(State {
+                open: HashMap::new(),
+            })),
         })
     }
 
     fn file_name(&self, stream: &StreamId, first_seq: u64) -> PathBuf {
-        self.dir.join(format!("{}-{}-{:020}.jsonl", self.prefix, stream, first_seq))
+        self.dir.join(format!(
+            "{}-{}-{:020}.jsonl",
+            self.prefix, stream, first_seq
+        ))
     }
 
     fn write_blocking(&self, batch: &[RecordedEvent]) -> Result<(), AuditError> {
-        let Some(first) = batch.first() else { return Ok(()) };
+        let Some(first) = batch.first() else {
+            return Ok(());
+        };
         let mut buf = Vec::with_capacity(batch.len() * 512);
         for r in batch {
-            serde_json::to_writer(&mut buf, r).map_err(|e| AuditError::Sink(format!("encode: {e}")))?;
+            serde_json::to_writer(&mut buf, r)
+                .map_err(|e| AuditError::Sink(format!("encode: {e}")))?;
             buf.push(b'\n');
         }
         let today = OffsetDateTime::now_utc().date();
@@ -131,7 +152,10 @@ impl JsonlSink {
             None => true,
             Some(f) => {
                 (self.rotation.daily && f.day != today)
-                    || self.rotation.max_bytes.is_some_and(|m| f.durable_len > 0 && f.durable_len + buf.len() as u64 > m)
+                    || self
+                        .rotation
+                        .max_bytes
+                        .is_some_and(|m| f.durable_len > 0 && f.durable_len + buf.len() as u64 > m)
             }
         };
         if rotate {
@@ -146,7 +170,15 @@ impl JsonlSink {
             };
             let len = file.metadata()?.len();
             sync_dir(&self.dir)?;
-            state.open.insert(first.stream, OpenFile { file, durable_len: len, dirty: len > 0, day: today });
+            state.open.insert(
+                first.stream,
+                OpenFile {
+                    file,
+                    durable_len: len,
+                    dirty: len > 0,
+                    day: today,
+                },
+            );
         }
         let Some(f) = state.open.get_mut(&first.stream) else {
             return Err(AuditError::Sink("jsonl file missing".into()));
@@ -172,15 +204,28 @@ impl JsonlSink {
 }
 
 /// Lists `{prefix}-{stream}-{seq}.jsonl` files in `dir`, grouped by stream, in `seq` order.
-pub(crate) fn list_files(dir: &Path, prefix: &str) -> Result<BTreeMap<StreamId, Vec<PathBuf>>, AuditError> {
+pub(crate) fn list_files(
+    dir: &Path,
+    prefix: &str,
+) -> Result<BTreeMap<StreamId, Vec<PathBuf>>, AuditError> {
     let mut out: BTreeMap<StreamId, Vec<(u64, PathBuf)>> = BTreeMap::new();
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
-        let Some(name) = path.file_name().and_then(|n| n.to_str()) else { continue };
-        let Some(rest) = name.strip_prefix(prefix).and_then(|r| r.strip_prefix('-')) else { continue };
-        let Some(rest) = rest.strip_suffix(".jsonl") else { continue };
-        let Some((stream, seq)) = rest.rsplit_once('-') else { continue };
-        let (Ok(stream), Ok(seq)) = (stream.parse::<uuid::Uuid>(), seq.parse::<u64>()) else { continue };
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let Some(rest) = name.strip_prefix(prefix).and_then(|r| r.strip_prefix('-')) else {
+            continue;
+        };
+        let Some(rest) = rest.strip_suffix(".jsonl") else {
+            continue;
+        };
+        let Some((stream, seq)) = rest.rsplit_once('-') else {
+            continue;
+        };
+        let (Ok(stream), Ok(seq)) = (stream.parse::<uuid::Uuid>(), seq.parse::<u64>()) else {
+            continue;
+        };
         out.entry(StreamId(stream)).or_default().push((seq, path));
     }
     Ok(out
@@ -200,7 +245,11 @@ pub(crate) enum Line {
 
 /// Reads a file line by line; an unterminated last line (a torn write) is skipped when
 /// `allow_torn_tail`.
-pub(crate) fn read_lines(path: &Path, allow_torn_tail: bool, mut f: impl FnMut(Line) -> bool) -> Result<(), AuditError> {
+pub(crate) fn read_lines(
+    path: &Path,
+    allow_torn_tail: bool,
+    mut f: impl FnMut(Line) -> bool,
+) -> Result<(), AuditError> {
     let mut reader = BufReader::new(File::open(path)?);
     let mut line = Vec::new();
     let mut number = 0u64;
@@ -215,14 +264,22 @@ pub(crate) fn read_lines(path: &Path, allow_torn_tail: bool, mut f: impl FnMut(L
             if allow_torn_tail {
                 return Ok(());
             }
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            f(Line::Malformed(format!("{name}:{number}: unterminated line")));
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            f(Line::Malformed(format!(
+                "{name}:{number}: unterminated line"
+            )));
             return Ok(());
         }
         let parsed = match serde_json::from_slice::<RecordedEvent>(&line) {
             Ok(r) => Line::Event(Box::new(r)),
             Err(e) => {
-                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
                 Line::Malformed(format!("{name}:{number}: {e}"))
             }
         };
@@ -233,7 +290,10 @@ pub(crate) fn read_lines(path: &Path, allow_torn_tail: bool, mut f: impl FnMut(L
 }
 
 /// Pushes every event of the given files (grouped by stream) into `verifier`.
-pub(crate) fn verify_files(files: &BTreeMap<StreamId, Vec<PathBuf>>, verifier: &mut ChainVerifier) -> Result<(), AuditError> {
+pub(crate) fn verify_files(
+    files: &BTreeMap<StreamId, Vec<PathBuf>>,
+    verifier: &mut ChainVerifier,
+) -> Result<(), AuditError> {
     for paths in files.values() {
         for (i, path) in paths.iter().enumerate() {
             let last = i + 1 == paths.len();
@@ -245,6 +305,29 @@ pub(crate) fn verify_files(files: &BTreeMap<StreamId, Vec<PathBuf>>, verifier: &
                 !verifier.is_broken()
             })?;
         }
+    }
+    Ok(())
+}
+
+/// Pushes the events of explicitly named JSON lines files, in the order given, into `verifier`
+/// (for files copied out of a sink's directory). An unterminated last line of the last file is
+/// skipped as a torn write.
+///
+/// ```
+/// let mut v = agency_audit::chain::ChainVerifier::new(
+///     &agency_audit::chain::CheckpointSigner::ed25519_from_bytes(&[1; 32]).verifier(), Vec::new());
+/// agency_audit::sink::feed_jsonl_files(&[], &mut v).unwrap();
+/// assert!(v.finish().ok);
+/// ```
+pub fn feed_jsonl_files(paths: &[PathBuf], verifier: &mut ChainVerifier) -> Result<(), AuditError> {
+    for (i, path) in paths.iter().enumerate() {
+        read_lines(path, i + 1 == paths.len(), |line| {
+            match line {
+                Line::Event(r) => verifier.push(&r),
+                Line::Malformed(m) => verifier.push_malformed(m),
+            }
+            !verifier.is_broken()
+        })?;
     }
     Ok(())
 }
@@ -303,7 +386,11 @@ impl AuditStore for JsonlSink {
                     match line {
                         Line::Event(r) => {
                             all_old &= r.event.timestamp < cutoff;
-                            last = Some(PurgePoint { stream, seq: r.seq, hash: r.hash });
+                            last = Some(PurgePoint {
+                                stream,
+                                seq: r.seq,
+                                hash: r.hash,
+                            });
                         }
                         Line::Malformed(_) => all_old = false,
                     }
@@ -321,12 +408,19 @@ impl AuditStore for JsonlSink {
 
     async fn purge_through(&self, point: &PurgePoint) -> Result<u64, AuditError> {
         let files = self.files()?;
-        let Some(paths) = files.get(&point.stream) else { return Ok(0) };
+        let Some(paths) = files.get(&point.stream) else {
+            return Ok(0);
+        };
         let mut removed = 0u64;
         for (i, path) in paths.iter().enumerate() {
             // The next file's first seq tells whether this file ends at or before the point.
             let next_first = paths.get(i + 1).and_then(|p| {
-                p.file_stem()?.to_str()?.rsplit_once('-')?.1.parse::<u64>().ok()
+                p.file_stem()?
+                    .to_str()?
+                    .rsplit_once('-')?
+                    .1
+                    .parse::<u64>()
+                    .ok()
             });
             match next_first {
                 Some(n) if n <= point.seq + 1 => {
@@ -389,7 +483,10 @@ pub struct JsonlCheckpointStore {
 impl JsonlCheckpointStore {
     /// A store appending to `path`.
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        JsonlCheckpointStore { path: path.into(), lock: Arc::new(Mutex::new(())) }
+        JsonlCheckpointStore {
+            path: path.into(),
+            lock: Arc::new(Mutex::new(())),
+        }
     }
 
     /// Reads checkpoints from a file (a missing file holds none; an unterminated last line is
@@ -409,7 +506,8 @@ impl JsonlCheckpointStore {
             .filter(|l| !l.trim().is_empty())
             .enumerate()
             .map(|(i, l)| {
-                serde_json::from_str(l).map_err(|e| AuditError::Corrupt(format!("checkpoint line {}: {e}", i + 1)))
+                serde_json::from_str(l)
+                    .map_err(|e| AuditError::Corrupt(format!("checkpoint line {}: {e}", i + 1)))
             })
             .collect()
     }
@@ -418,7 +516,8 @@ impl JsonlCheckpointStore {
 #[async_trait]
 impl CheckpointStore for JsonlCheckpointStore {
     async fn append_checkpoint(&self, checkpoint: &SignedCheckpoint) -> Result<(), AuditError> {
-        let mut line = serde_json::to_vec(checkpoint).map_err(|e| AuditError::Sink(format!("encode: {e}")))?;
+        let mut line =
+            serde_json::to_vec(checkpoint).map_err(|e| AuditError::Sink(format!("encode: {e}")))?;
         line.push(b'\n');
         let this = self.clone();
         tokio::task::spawn_blocking(move || -> Result<(), AuditError> {

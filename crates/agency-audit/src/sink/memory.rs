@@ -6,10 +6,10 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::{AuditSink, AuditStore, CheckpointStore, PurgePoint};
+use crate::AuditError;
 use crate::chain::{ChainVerifier, SignedCheckpoint};
 use crate::event::RecordedEvent;
 use crate::query::{AuditPage, AuditQuery, TopK};
-use crate::AuditError;
 
 /// Events and checkpoints held in memory.
 ///
@@ -58,7 +58,12 @@ impl AuditSink for MemoryStore {
         let mut events = self.events.lock().map_err(poisoned)?;
         for r in batch {
             // Idempotent retry: skip what is already stored.
-            if !events.iter().rev().take(batch.len()).any(|e| e.stream == r.stream && e.seq == r.seq) {
+            if !events
+                .iter()
+                .rev()
+                .take(batch.len())
+                .any(|e| e.stream == r.stream && e.seq == r.seq)
+            {
                 events.push(r.clone());
             }
         }
@@ -69,7 +74,10 @@ impl AuditSink for MemoryStore {
 #[async_trait]
 impl CheckpointStore for MemoryStore {
     async fn append_checkpoint(&self, checkpoint: &SignedCheckpoint) -> Result<(), AuditError> {
-        self.checkpoints.lock().map_err(poisoned)?.push(checkpoint.clone());
+        self.checkpoints
+            .lock()
+            .map_err(poisoned)?
+            .push(checkpoint.clone());
         Ok(())
     }
     async fn load_checkpoints(&self) -> Result<Vec<SignedCheckpoint>, AuditError> {
@@ -99,7 +107,10 @@ impl AuditStore for MemoryStore {
         Ok(())
     }
 
-    async fn purge_points(&self, cutoff: time::OffsetDateTime) -> Result<Vec<PurgePoint>, AuditError> {
+    async fn purge_points(
+        &self,
+        cutoff: time::OffsetDateTime,
+    ) -> Result<Vec<PurgePoint>, AuditError> {
         let events = self.events.lock().map_err(poisoned)?;
         let mut points: std::collections::BTreeMap<_, Option<PurgePoint>> = Default::default();
         let mut stopped = std::collections::HashSet::new();
@@ -108,7 +119,14 @@ impl AuditStore for MemoryStore {
                 continue;
             }
             if r.event.timestamp < cutoff {
-                points.insert(r.stream, Some(PurgePoint { stream: r.stream, seq: r.seq, hash: r.hash }));
+                points.insert(
+                    r.stream,
+                    Some(PurgePoint {
+                        stream: r.stream,
+                        seq: r.seq,
+                        hash: r.hash,
+                    }),
+                );
             } else {
                 stopped.insert(r.stream);
             }

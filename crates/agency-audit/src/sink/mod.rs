@@ -8,10 +8,10 @@
 
 use async_trait::async_trait;
 
+use crate::AuditError;
 use crate::chain::{ChainHash, ChainVerifier, SignedCheckpoint};
 use crate::event::{RecordedEvent, StreamId};
 use crate::query::{AuditPage, AuditQuery};
-use crate::AuditError;
 
 mod fanout;
 mod jsonl;
@@ -22,7 +22,7 @@ mod postgres;
 mod sqlite;
 
 pub use fanout::FanoutSink;
-pub use jsonl::{JsonlCheckpointStore, JsonlSink, Rotation};
+pub use jsonl::{JsonlCheckpointStore, JsonlSink, Rotation, feed_jsonl_files};
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresAuditStore;
@@ -66,7 +66,10 @@ pub trait AuditStore: Send + Sync {
     /// Pushes every stored event, grouped by stream in `seq` order as stored, into `verifier`.
     async fn feed_verifier(&self, verifier: &mut ChainVerifier) -> Result<(), AuditError>;
     /// For each stream, the longest prefix whose events are all older than `cutoff`.
-    async fn purge_points(&self, cutoff: time::OffsetDateTime) -> Result<Vec<PurgePoint>, AuditError>;
+    async fn purge_points(
+        &self,
+        cutoff: time::OffsetDateTime,
+    ) -> Result<Vec<PurgePoint>, AuditError>;
     /// Deletes events `..= point.seq` of `point.stream`; returns how many were removed.
     async fn purge_through(&self, point: &PurgePoint) -> Result<u64, AuditError>;
 }

@@ -13,10 +13,12 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{AuditSink, AuditStore, CheckpointStore, PurgePoint};
-use crate::chain::{ChainHash, ChainVerifier, Checkpoint, CheckpointKind, SignedCheckpoint, canonical_json};
+use crate::AuditError;
+use crate::chain::{
+    ChainHash, ChainVerifier, Checkpoint, CheckpointKind, SignedCheckpoint, canonical_json,
+};
 use crate::event::{ActorKind, AuditEvent, RecordedEvent, StreamId};
 use crate::query::{AuditPage, AuditQuery};
-use crate::AuditError;
 
 const COLUMNS: &str = "stream_id, seq, hash, id, ts, actor_id, actor, actor_kind, tenant_id, action, \
     resource_type, resource_id, old_value, new_value, ip_address, user_agent, success, error_message, request_id";
@@ -37,8 +39,11 @@ pub struct PostgresAuditStore {
 fn valid_schema(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && s.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 impl PostgresAuditStore {
@@ -49,7 +54,9 @@ impl PostgresAuditStore {
         let mut options = PgPoolOptions::new().max_connections(8);
         if let Some(schema) = schema {
             if !valid_schema(schema) {
-                return Err(AuditError::InvalidQuery("schema name must match [a-z_][a-z0-9_]*"));
+                return Err(AuditError::InvalidQuery(
+                    "schema name must match [a-z_][a-z0-9_]*",
+                ));
             }
             let create = format!("CREATE SCHEMA IF NOT EXISTS {schema}");
             let conn_pool = PgPoolOptions::new().max_connections(1).connect(url).await?;
@@ -95,12 +102,15 @@ fn corrupt(what: &str) -> AuditError {
 
 fn hash_col(row: &PgRow, i: usize) -> Result<ChainHash, AuditError> {
     let b: Vec<u8> = row.try_get(i)?;
-    <[u8; 32]>::try_from(b.as_slice()).map(ChainHash).map_err(|_| corrupt("hash"))
+    <[u8; 32]>::try_from(b.as_slice())
+        .map(ChainHash)
+        .map_err(|_| corrupt("hash"))
 }
 
 fn json_col(row: &PgRow, i: usize) -> Result<Option<serde_json::Value>, AuditError> {
     let s: Option<String> = row.try_get(i)?;
-    s.map(|s| serde_json::from_str(&s).map_err(|_| corrupt("json"))).transpose()
+    s.map(|s| serde_json::from_str(&s).map_err(|_| corrupt("json")))
+        .transpose()
 }
 
 fn decode_row(row: &PgRow) -> Result<RecordedEvent, AuditError> {
@@ -112,13 +122,17 @@ fn decode_row(row: &PgRow) -> Result<RecordedEvent, AuditError> {
     event.timestamp = row.try_get(4)?;
     event.actor_id = row.try_get(5)?;
     event.actor = row.try_get(6)?;
-    event.actor_kind = kind.parse::<ActorKind>().map_err(|_| corrupt("actor_kind"))?;
+    event.actor_kind = kind
+        .parse::<ActorKind>()
+        .map_err(|_| corrupt("actor_kind"))?;
     event.tenant_id = row.try_get(8)?;
     event.resource_type = row.try_get(10)?;
     event.resource_id = row.try_get(11)?;
     event.old_value = json_col(row, 12)?;
     event.new_value = json_col(row, 13)?;
-    event.ip_address = ip.map(|s| s.parse().map_err(|_| corrupt("ip_address"))).transpose()?;
+    event.ip_address = ip
+        .map(|s| s.parse().map_err(|_| corrupt("ip_address")))
+        .transpose()?;
     event.user_agent = row.try_get(15)?;
     event.success = row.try_get(16)?;
     event.error_message = row.try_get(17)?;
@@ -299,9 +313,15 @@ impl AuditStore for PostgresAuditStore {
         }
         sql.push_str(&format!(" ORDER BY ts DESC, id DESC LIMIT ${}", next()));
         let mut q = sqlx::query(AssertSqlSafe(sql));
-        for v in [&query.tenant_id, &query.actor_id, &query.action, &query.resource_type, &query.resource_id]
-            .into_iter()
-            .flatten()
+        for v in [
+            &query.tenant_id,
+            &query.actor_id,
+            &query.action,
+            &query.resource_type,
+            &query.resource_id,
+        ]
+        .into_iter()
+        .flatten()
         {
             q = q.bind(v.as_str());
         }
@@ -346,7 +366,9 @@ impl AuditStore for PostgresAuditStore {
                     .await?
                 }
             };
-            let Some(last) = rows.last() else { return Ok(()) };
+            let Some(last) = rows.last() else {
+                return Ok(());
+            };
             after = Some((last.try_get(0)?, last.try_get(1)?));
             for row in &rows {
                 match decode_row(row) {

@@ -17,16 +17,21 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
 use sqlx::{AssertSqlSafe, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{AuditSink, AuditStore, CheckpointStore, PurgePoint};
-use crate::chain::{ChainHash, ChainVerifier, Checkpoint, CheckpointKind, SignedCheckpoint, canonical_json};
+use crate::AuditError;
+use crate::chain::{
+    ChainHash, ChainVerifier, Checkpoint, CheckpointKind, SignedCheckpoint, canonical_json,
+};
 use crate::event::{ActorKind, AuditEvent, RecordedEvent, StreamId};
 use crate::query::{AuditPage, AuditQuery, micros};
-use crate::AuditError;
 
 /// Rows per multi-row `INSERT` (19 parameters each; SQLite allows 32 766).
 pub(crate) const ROWS_PER_STATEMENT: usize = 128;
@@ -63,7 +68,9 @@ pub struct SqliteAuditStore {
 fn insert_sql(rows: usize) -> String {
     let row = format!("({})", vec!["?"; 19].join(","));
     let values = vec![row.as_str(); rows].join(",");
-    format!("INSERT INTO audit_events ({COLUMNS}) VALUES {values} ON CONFLICT (stream_id, seq) DO NOTHING")
+    format!(
+        "INSERT INTO audit_events ({COLUMNS}) VALUES {values} ON CONFLICT (stream_id, seq) DO NOTHING"
+    )
 }
 
 fn full_insert_sql() -> &'static str {
@@ -75,15 +82,32 @@ impl SqliteAuditStore {
     /// Opens (creating if missing) the database at `url` (`sqlite://path` or `sqlite::memory:`),
     /// in WAL mode with the given durability, and runs the migrations.
     pub async fn connect(url: &str, durability: SqliteDurability) -> Result<Self, AuditError> {
+        Self::connect_with(url, durability, true).await
+    }
+
+    /// Like [`Self::connect`], but fails when the database file does not exist (for tools that
+    /// must not verify an empty, freshly created log by mistake).
+    pub async fn connect_existing(url: &str) -> Result<Self, AuditError> {
+        Self::connect_with(url, SqliteDurability::Full, false).await
+    }
+
+    async fn connect_with(
+        url: &str,
+        durability: SqliteDurability,
+        create: bool,
+    ) -> Result<Self, AuditError> {
         let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
+            .create_if_missing(create)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(match durability {
                 SqliteDurability::Full => SqliteSynchronous::Full,
                 SqliteDurability::Normal => SqliteSynchronous::Normal,
             })
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
         let store = SqliteAuditStore { pool };
         store.migrate().await?;
         Ok(store)
@@ -151,12 +175,15 @@ fn uuid_col(row: &SqliteRow, i: usize, what: &str) -> Result<Uuid, AuditError> {
 
 fn hash_col(row: &SqliteRow, i: usize) -> Result<ChainHash, AuditError> {
     let b: Vec<u8> = row.try_get(i)?;
-    <[u8; 32]>::try_from(b.as_slice()).map(ChainHash).map_err(|_| corrupt("hash"))
+    <[u8; 32]>::try_from(b.as_slice())
+        .map(ChainHash)
+        .map_err(|_| corrupt("hash"))
 }
 
 fn json_col(row: &SqliteRow, i: usize) -> Result<Option<serde_json::Value>, AuditError> {
     let s: Option<String> = row.try_get(i)?;
-    s.map(|s| serde_json::from_str(&s).map_err(|_| corrupt("json"))).transpose()
+    s.map(|s| serde_json::from_str(&s).map_err(|_| corrupt("json")))
+        .transpose()
 }
 
 fn from_micros(us: i64) -> Result<OffsetDateTime, AuditError> {
@@ -178,7 +205,9 @@ fn decode_row(row: &SqliteRow) -> Result<RecordedEvent, AuditError> {
     event.resource_id = row.try_get(11)?;
     event.old_value = json_col(row, 12)?;
     event.new_value = json_col(row, 13)?;
-    event.ip_address = ip.map(|s| s.parse().map_err(|_| corrupt("ip_address"))).transpose()?;
+    event.ip_address = ip
+        .map(|s| s.parse().map_err(|_| corrupt("ip_address")))
+        .transpose()?;
     event.user_agent = row.try_get(15)?;
     event.success = row.try_get(16)?;
     event.error_message = row.try_get(17)?;
@@ -296,9 +325,15 @@ impl AuditStore for SqliteAuditStore {
         }
         sql.push_str(" ORDER BY ts DESC, id DESC LIMIT ?");
         let mut q = sqlx::query(AssertSqlSafe(sql));
-        for v in [&query.tenant_id, &query.actor_id, &query.action, &query.resource_type, &query.resource_id]
-            .into_iter()
-            .flatten()
+        for v in [
+            &query.tenant_id,
+            &query.actor_id,
+            &query.action,
+            &query.resource_type,
+            &query.resource_id,
+        ]
+        .into_iter()
+        .flatten()
         {
             q = q.bind(v.as_str());
         }
@@ -342,7 +377,9 @@ impl AuditStore for SqliteAuditStore {
                     .await?
                 }
             };
-            let Some(last) = rows.last() else { return Ok(()) };
+            let Some(last) = rows.last() else {
+                return Ok(());
+            };
             after = Some((last.try_get(0)?, last.try_get(1)?));
             for row in &rows {
                 match decode_row(row) {
@@ -357,7 +394,9 @@ impl AuditStore for SqliteAuditStore {
     }
 
     async fn purge_points(&self, cutoff: OffsetDateTime) -> Result<Vec<PurgePoint>, AuditError> {
-        let streams = sqlx::query("SELECT DISTINCT stream_id FROM audit_events").fetch_all(&self.pool).await?;
+        let streams = sqlx::query("SELECT DISTINCT stream_id FROM audit_events")
+            .fetch_all(&self.pool)
+            .await?;
         let mut points = Vec::new();
         for row in &streams {
             let stream: Vec<u8> = row.try_get(0)?;

@@ -9,18 +9,18 @@ use agency_audit::sink::{AuditSink, AuditStore, CheckpointStore};
 use agency_audit::{ActorKind, AuditEvent, AuditWriter, WriterConfig};
 use serde_json::json;
 
-pub const SECRET: [u8; 32] = [0x5a; 32];
+pub(crate) const SECRET: [u8; 32] = [0x5a; 32];
 
-pub fn signer() -> CheckpointSigner {
+pub(crate) fn signer() -> CheckpointSigner {
     CheckpointSigner::ed25519_from_bytes(&SECRET)
 }
 
-pub fn verifier() -> CheckpointVerifier {
+pub(crate) fn verifier() -> CheckpointVerifier {
     signer().verifier()
 }
 
 /// `DATABASE_URL`, or `None` with a reason printed; a failure when `CI=true`.
-pub fn database_url() -> Option<String> {
+pub(crate) fn database_url() -> Option<String> {
     match std::env::var("DATABASE_URL") {
         Ok(u) if !u.is_empty() => Some(u),
         _ => {
@@ -35,16 +35,24 @@ pub fn database_url() -> Option<String> {
 
 /// A varied event: tenant `t{i % 3}`, actor `u{i % 5}`, alternating success, a float, unicode,
 /// a secret and a control character.
-pub fn sample_event(i: usize) -> AuditEvent {
-    let mut b = AuditEvent::builder(if i % 2 == 0 { "agent.create" } else { "auth.login_failed" })
-        .actor(ActorKind::User, format!("u{}", i % 5), format!("user\u{1b}[31m{i}"))
-        .tenant(format!("t{}", i % 3))
-        .resource("agent", format!("a{}", i % 7))
-        .old_value(json!({"n": i, "ratio": 0.1 + i as f64 / 3.0, "name": "Zoë 漢字"}))
-        .new_value(json!({"state": "busy", "password": "hunter2", "nested": {"X-Api-Key": "k-123"}}))
-        .ip("2001:db8::1".parse().unwrap())
-        .user_agent("curl/8\r\nX-Injected: 1")
-        .request_id(format!("req-{i}"));
+pub(crate) fn sample_event(i: usize) -> AuditEvent {
+    let mut b = AuditEvent::builder(if i.is_multiple_of(2) {
+        "agent.create"
+    } else {
+        "auth.login_failed"
+    })
+    .actor(
+        ActorKind::User,
+        format!("u{}", i % 5),
+        format!("user\u{1b}[31m{i}"),
+    )
+    .tenant(format!("t{}", i % 3))
+    .resource("agent", format!("a{}", i % 7))
+    .old_value(json!({"n": i, "ratio": 0.1 + i as f64 / 3.0, "name": "Zoë 漢字"}))
+    .new_value(json!({"state": "busy", "password": "hunter2", "nested": {"X-Api-Key": "k-123"}}))
+    .ip("2001:db8::1".parse().unwrap())
+    .user_agent("curl/8\r\nX-Injected: 1")
+    .request_id(format!("req-{i}"));
     if i % 4 == 1 {
         b = b.failure("=HYPERLINK(\"http://evil\")");
     }
@@ -52,13 +60,21 @@ pub fn sample_event(i: usize) -> AuditEvent {
 }
 
 /// Records `n` sample events durably through a writer with checkpoints, then shuts it down.
-pub async fn fill(sink: impl AuditSink, checkpoints: Arc<dyn CheckpointStore>, n: usize) -> AuditWriter {
-    let config = WriterConfig::default().checkpoints(checkpoints, signer(), Duration::from_secs(3600)).queue(1024, 64);
+pub(crate) async fn fill(
+    sink: impl AuditSink,
+    checkpoints: Arc<dyn CheckpointStore>,
+    n: usize,
+) -> AuditWriter {
+    let config = WriterConfig::default()
+        .checkpoints(checkpoints, signer(), Duration::from_secs(3600))
+        .queue(1024, 64);
     let writer = AuditWriter::spawn(sink, config).unwrap();
     let mut handles = Vec::new();
     for i in 0..n {
         let w = writer.clone();
-        handles.push(tokio::spawn(async move { w.record_durable(sample_event(i)).await.unwrap() }));
+        handles.push(tokio::spawn(async move {
+            w.record_durable(sample_event(i)).await.unwrap()
+        }));
     }
     for h in handles {
         h.await.unwrap();
@@ -69,19 +85,21 @@ pub async fn fill(sink: impl AuditSink, checkpoints: Arc<dyn CheckpointStore>, n
 
 /// The conformance suite every backend runs: storage round trip, redaction, query filters,
 /// keyset pagination, export, verification and retention.
-pub async fn conformance<S>(store: Arc<S>, checkpoints: Arc<dyn CheckpointStore>)
+pub(crate) async fn conformance<S>(store: Arc<S>, checkpoints: Arc<dyn CheckpointStore>)
 where
     S: AuditSink + AuditStore + 'static,
 {
-    use agency_audit::export::{ExportFormat, Exporter};
     use agency_audit::AuditQuery;
+    use agency_audit::export::{ExportFormat, Exporter};
 
     let n = 150;
     let writer = fill(store.clone(), checkpoints.clone(), n).await;
     assert_eq!(writer.stats().written, n as u64);
 
     // Verification over storage read back.
-    let report = agency_audit::verify(store.as_ref(), checkpoints.as_ref(), &verifier()).await.unwrap();
+    let report = agency_audit::verify(store.as_ref(), checkpoints.as_ref(), &verifier())
+        .await
+        .unwrap();
     assert!(report.ok, "{report:?}");
     assert_eq!(report.checked, n as u64);
 
@@ -107,22 +125,48 @@ where
     let mut sorted = seen.clone();
     sorted.sort_by(|a, b| b.cmp(a));
     sorted.dedup();
-    assert_eq!(sorted, seen, "pages must be newest first without duplicates");
+    assert_eq!(
+        sorted, seen,
+        "pages must be newest first without duplicates"
+    );
 
     // Filters.
     let page = store
-        .query(&AuditQuery::new().tenant("t0").actor("u0").action("agent.create").success(true).limit(1000))
+        .query(
+            &AuditQuery::new()
+                .tenant("t0")
+                .actor("u0")
+                .action("agent.create")
+                .success(true)
+                .limit(1000),
+        )
         .await
         .unwrap();
-    let want = (0..n).filter(|i| i % 3 == 0 && i % 5 == 0 && i % 2 == 0 && i % 4 != 1).count();
+    let want = (0..n)
+        .filter(|i| i % 3 == 0 && i % 5 == 0 && i % 2 == 0 && i % 4 != 1)
+        .count();
     assert_eq!(page.events.len(), want);
-    assert!(page.events.iter().all(|e| e.event.tenant_id.as_deref() == Some("t0") && e.event.success));
+    assert!(
+        page.events
+            .iter()
+            .all(|e| e.event.tenant_id.as_deref() == Some("t0") && e.event.success)
+    );
     let page = store
-        .query(&AuditQuery::new().resource("agent", Some("a3".into())).limit(1000))
+        .query(
+            &AuditQuery::new()
+                .resource("agent", Some("a3".into()))
+                .limit(1000),
+        )
         .await
         .unwrap();
     assert_eq!(page.events.len(), (0..n).filter(|i| i % 7 == 3).count());
-    let newest = store.query(&AuditQuery::new().limit(1)).await.unwrap().events[0].event.timestamp;
+    let newest = store
+        .query(&AuditQuery::new().limit(1))
+        .await
+        .unwrap()
+        .events[0]
+        .event
+        .timestamp;
     let page = store
         .query(&AuditQuery::new().between(Some(newest), None).limit(1000))
         .await
@@ -135,37 +179,86 @@ where
     assert_eq!(csv.lines().count(), n + 1);
     assert!(csv.contains("'=HYPERLINK"));
     let mut out = Vec::new();
-    let count = Exporter::new(ExportFormat::JsonLines).export(store.as_ref(), &AuditQuery::new().tenant("t2"), &mut out).await.unwrap();
+    let count = Exporter::new(ExportFormat::JsonLines)
+        .export(store.as_ref(), &AuditQuery::new().tenant("t2"), &mut out)
+        .await
+        .unwrap();
     assert_eq!(count as usize, (0..n).filter(|i| i % 3 == 2).count());
 }
 
-pub async fn export_all<S: AuditStore + ?Sized>(store: &S, format: agency_audit::export::ExportFormat) -> String {
+pub(crate) async fn export_all<S: AuditStore + ?Sized>(
+    store: &S,
+    format: agency_audit::export::ExportFormat,
+) -> String {
     let mut out = Vec::new();
-    agency_audit::export::Exporter::new(format).export(store, &agency_audit::AuditQuery::new(), &mut out).await.unwrap();
+    agency_audit::export::Exporter::new(format)
+        .export(store, &agency_audit::AuditQuery::new(), &mut out)
+        .await
+        .unwrap();
     String::from_utf8(out).unwrap()
 }
 
 /// Retention: events older than a cutoff go, behind an anchor, and the rest verifies.
-pub async fn retention<S>(store: Arc<S>, checkpoints: Arc<dyn CheckpointStore>)
+pub(crate) async fn retention<S>(store: Arc<S>, checkpoints: Arc<dyn CheckpointStore>)
 where
     S: AuditSink + AuditStore + 'static,
 {
-    let config = WriterConfig::default().checkpoints(checkpoints.clone(), signer(), Duration::from_secs(3600));
+    let config = WriterConfig::default().checkpoints(
+        checkpoints.clone(),
+        signer(),
+        Duration::from_secs(3600),
+    );
     let writer = AuditWriter::spawn(store.clone(), config).unwrap();
     let old = time::OffsetDateTime::now_utc() - time::Duration::days(30);
     for i in 0..20 {
-        writer.record_durable(AuditEvent::builder("auth.login").request_id(format!("old{i}")).timestamp(old).build()).await.unwrap();
+        writer
+            .record_durable(
+                AuditEvent::builder("auth.login")
+                    .request_id(format!("old{i}"))
+                    .timestamp(old)
+                    .build(),
+            )
+            .await
+            .unwrap();
     }
     for i in 0..5 {
-        writer.record_durable(AuditEvent::builder("auth.login").request_id(format!("new{i}")).build()).await.unwrap();
+        writer
+            .record_durable(
+                AuditEvent::builder("auth.login")
+                    .request_id(format!("new{i}"))
+                    .build(),
+            )
+            .await
+            .unwrap();
     }
     writer.shutdown().await.unwrap();
-    let report = agency_audit::retention::purge_older_than(store.as_ref(), checkpoints.as_ref(), &signer(), time::Duration::days(7))
+    let report = agency_audit::retention::purge_older_than(
+        store.as_ref(),
+        checkpoints.as_ref(),
+        &signer(),
+        time::Duration::days(7),
+    )
+    .await
+    .unwrap();
+    assert!(report.events > 0, "{report:?}");
+    let v = agency_audit::verify(store.as_ref(), checkpoints.as_ref(), &verifier())
         .await
         .unwrap();
-    assert!(report.events > 0, "{report:?}");
-    let v = agency_audit::verify(store.as_ref(), checkpoints.as_ref(), &verifier()).await.unwrap();
     assert!(v.ok, "{v:?}");
-    let left = store.query(&agency_audit::AuditQuery::new().limit(1000)).await.unwrap();
-    assert!(left.events.iter().filter(|e| e.event.request_id.as_deref().unwrap_or("").starts_with("new")).count() == 5);
+    let left = store
+        .query(&agency_audit::AuditQuery::new().limit(1000))
+        .await
+        .unwrap();
+    assert!(
+        left.events
+            .iter()
+            .filter(|e| e
+                .event
+                .request_id
+                .as_deref()
+                .unwrap_or("")
+                .starts_with("new"))
+            .count()
+            == 5
+    );
 }
