@@ -23,7 +23,12 @@ fn manager() -> ApiKeyManager {
 fn create(manager: &ApiKeyManager) -> CreatedApiKey {
     manager
         .create(
-            NewApiKey::new("user-1", "acme", "ci", vec!["agents:read".into(), "tasks:dispatch".into()]),
+            NewApiKey::new(
+                "user-1",
+                "acme",
+                "ci",
+                vec!["agents:read".into(), "tasks:dispatch".into()],
+            ),
             now(),
         )
         .unwrap()
@@ -55,12 +60,18 @@ fn created_key_has_the_documented_shape_and_verifies() {
     assert_eq!(parts[1], created.record.id);
     assert_eq!(parts[1].len(), 24);
     assert_eq!(parts[2].len(), 56); // 280 bits of base32
-    assert!(parts[1..].iter().all(|p| p.bytes().all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))));
+    assert!(parts[1..].iter().all(|p| {
+        p.bytes()
+            .all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))
+    }));
     assert_eq!(created.key.id(), created.record.id);
     assert_eq!(created.record.secret_hash.len(), 32);
     assert_eq!(created.record.hash_key_version, 1);
     assert_eq!(created.record.scopes, vec!["agents:read", "tasks:dispatch"]);
-    assert_eq!(authenticate(&manager, &[&created.record], text, now()), Ok(()));
+    assert_eq!(
+        authenticate(&manager, &[&created.record], text, now()),
+        Ok(())
+    );
 }
 
 #[test]
@@ -109,7 +120,12 @@ fn attack_swapped_id() {
     let attacker_secret = attacker.key.expose().rsplit('_').next().unwrap();
     let swapped = format!("agency_{}_{}", victim.record.id, attacker_secret);
     assert_eq!(
-        authenticate(&manager, &[&victim.record, &attacker.record], &swapped, now()),
+        authenticate(
+            &manager,
+            &[&victim.record, &attacker.record],
+            &swapped,
+            now()
+        ),
         Err(ApiKeyError::InvalidSecret)
     );
 }
@@ -124,7 +140,10 @@ fn attack_hash_copied_between_records() {
     victim.secret_hash = attacker.record.secret_hash.clone();
     let attacker_secret = attacker.key.expose().rsplit('_').next().unwrap();
     let text = format!("agency_{}_{}", victim.id, attacker_secret);
-    assert_eq!(authenticate(&manager, &[&victim], &text, now()), Err(ApiKeyError::InvalidSecret));
+    assert_eq!(
+        authenticate(&manager, &[&victim], &text, now()),
+        Err(ApiKeyError::InvalidSecret)
+    );
 }
 
 /// A record found under another id (a caller's lookup bug) never verifies.
@@ -134,7 +153,10 @@ fn attack_record_of_another_key() {
     let a = create(&manager);
     let b = create(&manager);
     let presented = manager.parse(a.key.expose()).unwrap();
-    assert_eq!(manager.verify(&presented, &b.record, now()), Err(ApiKeyError::InvalidSecret));
+    assert_eq!(
+        manager.verify(&presented, &b.record, now()),
+        Err(ApiKeyError::InvalidSecret)
+    );
 }
 
 #[test]
@@ -154,7 +176,10 @@ fn attack_extended_key() {
     let created = create(&manager);
     for suffix in ["a", "_", "_x", " ", "\n", "=", "aaaaaaaa"] {
         let text = format!("{}{suffix}", created.key.expose());
-        assert!(authenticate(&manager, &[&created.record], &text, now()).is_err(), "{suffix:?}");
+        assert!(
+            authenticate(&manager, &[&created.record], &text, now()).is_err(),
+            "{suffix:?}"
+        );
     }
     let prefixed = format!(" {}", created.key.expose());
     assert!(authenticate(&manager, &[&created.record], &prefixed, now()).is_err());
@@ -170,13 +195,31 @@ fn attack_expired_key() {
         )
         .unwrap();
     let text = created.key.expose();
-    assert_eq!(authenticate(&manager, &[&created.record], text, now() + Duration::minutes(59)), Ok(()));
     assert_eq!(
-        authenticate(&manager, &[&created.record], text, now() + Duration::hours(1)),
+        authenticate(
+            &manager,
+            &[&created.record],
+            text,
+            now() + Duration::minutes(59)
+        ),
+        Ok(())
+    );
+    assert_eq!(
+        authenticate(
+            &manager,
+            &[&created.record],
+            text,
+            now() + Duration::hours(1)
+        ),
         Err(ApiKeyError::Expired)
     );
     assert_eq!(
-        authenticate(&manager, &[&created.record], text, now() + Duration::days(400)),
+        authenticate(
+            &manager,
+            &[&created.record],
+            text,
+            now() + Duration::days(400)
+        ),
         Err(ApiKeyError::Expired)
     );
 }
@@ -188,13 +231,23 @@ fn attack_revoked_key() {
     let mut record = created.record.clone();
     record.revoked_at = Some(now() + Duration::minutes(5));
     assert_eq!(
-        authenticate(&manager, &[&record], created.key.expose(), now() + Duration::minutes(6)),
+        authenticate(
+            &manager,
+            &[&record],
+            created.key.expose(),
+            now() + Duration::minutes(6)
+        ),
         Err(ApiKeyError::Revoked)
     );
     // Revocation wins over expiry, and both only after the secret matched.
     record.expires_at = Some(now() + Duration::minutes(1));
     assert_eq!(
-        authenticate(&manager, &[&record], created.key.expose(), now() + Duration::minutes(6)),
+        authenticate(
+            &manager,
+            &[&record],
+            created.key.expose(),
+            now() + Duration::minutes(6)
+        ),
         Err(ApiKeyError::Revoked)
     );
 }
@@ -223,7 +276,12 @@ fn attack_key_of_another_prefix() {
     .unwrap();
     let staging_key = create(&staging);
     assert_eq!(
-        authenticate(&production, &[&staging_key.record], staging_key.key.expose(), now()),
+        authenticate(
+            &production,
+            &[&staging_key.record],
+            staging_key.key.expose(),
+            now()
+        ),
         Err(ApiKeyError::WrongPrefix)
     );
     // Re-labelling it with this prefix does not help, even with a shared hashing key: the
@@ -321,17 +379,37 @@ fn creation_validates_its_input() {
         bad(NewApiKey::new("u", "t", "n", vec!["agents:*".into()])),
         ApiKeyError::InvalidScope("agents:*".into())
     );
-    assert_eq!(bad(NewApiKey::new("u", "t", "", vec![])), ApiKeyError::InvalidName);
-    assert_eq!(bad(NewApiKey::new("u", "t", "a\nb", vec![])), ApiKeyError::InvalidName);
-    assert_eq!(bad(NewApiKey::new("u", "t", "x".repeat(101), vec![])), ApiKeyError::InvalidName);
+    assert_eq!(
+        bad(NewApiKey::new("u", "t", "", vec![])),
+        ApiKeyError::InvalidName
+    );
+    assert_eq!(
+        bad(NewApiKey::new("u", "t", "a\nb", vec![])),
+        ApiKeyError::InvalidName
+    );
+    assert_eq!(
+        bad(NewApiKey::new("u", "t", "x".repeat(101), vec![])),
+        ApiKeyError::InvalidName
+    );
     assert_eq!(
         bad(NewApiKey::new("u", "t", "n", vec![]).expires_at(now())),
         ApiKeyError::InvalidExpiry
     );
     let many: Vec<String> = (0..65).map(|i| format!("res{i}:read")).collect();
-    assert_eq!(bad(NewApiKey::new("u", "t", "n", many)), ApiKeyError::TooManyScopes);
+    assert_eq!(
+        bad(NewApiKey::new("u", "t", "n", many)),
+        ApiKeyError::TooManyScopes
+    );
     let duplicates = manager
-        .create(NewApiKey::new("u", "t", "n", vec!["b:x".into(), "a:y".into(), "b:x".into()]), now())
+        .create(
+            NewApiKey::new(
+                "u",
+                "t",
+                "n",
+                vec!["b:x".into(), "a:y".into(), "b:x".into()],
+            ),
+            now(),
+        )
         .unwrap();
     assert_eq!(duplicates.record.scopes, vec!["a:y", "b:x"]);
 }
@@ -353,7 +431,10 @@ fn last_used_tracker_writes_once_per_interval_under_load() {
     }
     assert_eq!(writes, 3);
     let pending = tracker.take_pending();
-    assert_eq!(pending, vec![(record.id.clone(), now() + Duration::seconds(179))]);
+    assert_eq!(
+        pending,
+        vec![(record.id.clone(), now() + Duration::seconds(179))]
+    );
 }
 
 fn shared_manager() -> &'static ApiKeyManager {

@@ -26,19 +26,38 @@ fn hasher(params: Argon2Params) -> PasswordHasher {
 #[tokio::test]
 async fn default_parameters_are_owasp_argon2id() {
     let hasher = PasswordHasher::with_defaults().unwrap();
-    let hash = hasher.hash(&Password::from("violet tractor oboe")).await.unwrap();
-    assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+    let hash = hasher
+        .hash(&Password::from("violet tractor oboe"))
+        .await
+        .unwrap();
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{hash}"
+    );
     assert_eq!(
-        hasher.verify(&Password::from("violet tractor oboe"), &hash).await.unwrap(),
-        Verification::Valid { needs_rehash: false }
+        hasher
+            .verify(&Password::from("violet tractor oboe"), &hash)
+            .await
+            .unwrap(),
+        Verification::Valid {
+            needs_rehash: false
+        }
     );
 }
 
 #[tokio::test]
 async fn wrong_password_is_invalid() {
     let hasher = hasher(small());
-    let hash = hasher.hash(&Password::from("correct horse battery")).await.unwrap();
-    for wrong in ["correct horse batter", "correct horse battery ", "Correct horse battery", ""] {
+    let hash = hasher
+        .hash(&Password::from("correct horse battery"))
+        .await
+        .unwrap();
+    for wrong in [
+        "correct horse batter",
+        "correct horse battery ",
+        "Correct horse battery",
+        "",
+    ] {
         assert_eq!(
             hasher.verify(&Password::from(wrong), &hash).await.unwrap(),
             Verification::Invalid,
@@ -50,23 +69,43 @@ async fn wrong_password_is_invalid() {
 #[tokio::test]
 async fn same_password_gets_a_different_salt_each_time() {
     let hasher = hasher(small());
-    let a = hasher.hash(&Password::from("same password here")).await.unwrap();
-    let b = hasher.hash(&Password::from("same password here")).await.unwrap();
+    let a = hasher
+        .hash(&Password::from("same password here"))
+        .await
+        .unwrap();
+    let b = hasher
+        .hash(&Password::from("same password here"))
+        .await
+        .unwrap();
     assert_ne!(a, b);
 }
 
 #[tokio::test]
 async fn weaker_stored_hash_reports_needs_rehash_and_upgrades() {
-    let old = hasher(small()).hash(&Password::from("upgrade me please")).await.unwrap();
+    let old = hasher(small())
+        .hash(&Password::from("upgrade me please"))
+        .await
+        .unwrap();
     let current = hasher(Argon2Params::new(128, 2, 1).unwrap());
-    let verification = current.verify(&Password::from("upgrade me please"), &old).await.unwrap();
+    let verification = current
+        .verify(&Password::from("upgrade me please"), &old)
+        .await
+        .unwrap();
     assert_eq!(verification, Verification::Valid { needs_rehash: true });
 
-    let upgraded = current.hash(&Password::from("upgrade me please")).await.unwrap();
+    let upgraded = current
+        .hash(&Password::from("upgrade me please"))
+        .await
+        .unwrap();
     assert!(upgraded.contains("$m=128,t=2,p=1$"));
     assert_eq!(
-        current.verify(&Password::from("upgrade me please"), &upgraded).await.unwrap(),
-        Verification::Valid { needs_rehash: false }
+        current
+            .verify(&Password::from("upgrade me please"), &upgraded)
+            .await
+            .unwrap(),
+        Verification::Valid {
+            needs_rehash: false
+        }
     );
 }
 
@@ -78,8 +117,13 @@ async fn stronger_stored_hash_does_not_need_rehash() {
         .unwrap();
     let current = hasher(small());
     assert_eq!(
-        current.verify(&Password::from("already strong enough"), &strong).await.unwrap(),
-        Verification::Valid { needs_rehash: false }
+        current
+            .verify(&Password::from("already strong enough"), &strong)
+            .await
+            .unwrap(),
+        Verification::Valid {
+            needs_rehash: false
+        }
     );
 }
 
@@ -102,7 +146,11 @@ async fn argon2i_and_old_version_hashes_verify_and_need_rehash() {
             .verify(&Password::from("legacy password"), &phc)
             .await
             .unwrap();
-        assert_eq!(verification, Verification::Valid { needs_rehash: true }, "{phc}");
+        assert_eq!(
+            verification,
+            Verification::Valid { needs_rehash: true },
+            "{phc}"
+        );
     }
 }
 
@@ -115,7 +163,13 @@ async fn hashes_from_the_argon2_crate_verify() {
         .unwrap()
         .to_string();
     let hasher = PasswordHasher::with_defaults().unwrap();
-    assert!(hasher.verify(&Password::from("made elsewhere"), &phc).await.unwrap().is_valid());
+    assert!(
+        hasher
+            .verify(&Password::from("made elsewhere"), &phc)
+            .await
+            .unwrap()
+            .is_valid()
+    );
 }
 
 #[tokio::test]
@@ -123,7 +177,10 @@ async fn unknown_user_dummy_verification_is_always_invalid() {
     let hasher = hasher(small());
     for password in ["", "password", "violet tractor oboe", "x"] {
         assert_eq!(
-            hasher.verify_dummy(&Password::from(password)).await.unwrap(),
+            hasher
+                .verify_dummy(&Password::from(password))
+                .await
+                .unwrap(),
             Verification::Invalid
         );
     }
@@ -156,7 +213,10 @@ async fn unknown_user_dummy_verification_does_real_work() {
             other => panic!("unexpected {other:?}"),
         }
     }
-    assert!(refused > 0, "16 concurrent dummy verifications never filled 1 worker + 1 slot");
+    assert!(
+        refused > 0,
+        "16 concurrent dummy verifications never filled 1 worker + 1 slot"
+    );
     assert!(invalid > 0);
 }
 
@@ -167,13 +227,20 @@ async fn login_flood_beyond_the_queue_is_refused_not_queued_forever() {
         .with_workers(1)
         .with_queue_capacity(4);
     let hasher = PasswordHasher::new(config).unwrap();
-    let hash = hasher.hash(&Password::from("flood target pw")).await.unwrap();
+    let hash = hasher
+        .hash(&Password::from("flood target pw"))
+        .await
+        .unwrap();
 
     let attempts: Vec<_> = (0..64)
         .map(|i| {
             let hasher = hasher.clone();
             let hash = hash.clone();
-            tokio::spawn(async move { hasher.verify(&Password::from(format!("guess {i}")), &hash).await })
+            tokio::spawn(async move {
+                hasher
+                    .verify(&Password::from(format!("guess {i}")), &hash)
+                    .await
+            })
         })
         .collect();
     let mut overloaded = 0;
@@ -185,11 +252,20 @@ async fn login_flood_beyond_the_queue_is_refused_not_queued_forever() {
             other => panic!("unexpected {other:?}"),
         }
     }
-    assert!(overloaded > 0, "a 64-request flood never hit the bound of 1 worker + 4 queued");
+    assert!(
+        overloaded > 0,
+        "a 64-request flood never hit the bound of 1 worker + 4 queued"
+    );
     assert!(answered >= 1);
     assert_eq!(overloaded + answered, 64);
     // The pool still works after the flood.
-    assert!(hasher.verify(&Password::from("flood target pw"), &hash).await.unwrap().is_valid());
+    assert!(
+        hasher
+            .verify(&Password::from("flood target pw"), &hash)
+            .await
+            .unwrap()
+            .is_valid()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -206,7 +282,10 @@ async fn many_concurrent_verifications_within_the_queue_all_complete() {
             let hash = hash.clone();
             tokio::spawn(async move {
                 let typed = if i % 2 == 0 { "many at once" } else { "not it" };
-                (i, hasher.verify(&Password::from(typed), &hash).await.unwrap())
+                (
+                    i,
+                    hasher.verify(&Password::from(typed), &hash).await.unwrap(),
+                )
             })
         })
         .collect();
@@ -221,7 +300,9 @@ async fn policy_is_enforced_when_hashing() {
     let hasher = hasher(small());
     assert_eq!(
         hasher.hash(&Password::from("short")).await,
-        Err(PasswordError::Policy(PolicyViolation::TooShort { min_chars: 8 }))
+        Err(PasswordError::Policy(PolicyViolation::TooShort {
+            min_chars: 8
+        }))
     );
     assert_eq!(
         hasher.hash(&Password::from("Iloveyou1")).await,
@@ -244,15 +325,23 @@ async fn attack_long_password_truncation() {
     let hash = hasher.hash(&Password::from(base.as_str())).await.unwrap();
     let other_tail = "k".repeat(100) + "-tail-two";
     assert_eq!(
-        hasher.verify(&Password::from(other_tail), &hash).await.unwrap(),
+        hasher
+            .verify(&Password::from(other_tail), &hash)
+            .await
+            .unwrap(),
         Verification::Invalid
     );
     let prefix = "k".repeat(100);
-    assert_eq!(hasher.verify(&Password::from(prefix), &hash).await.unwrap(), Verification::Invalid);
+    assert_eq!(
+        hasher.verify(&Password::from(prefix), &hash).await.unwrap(),
+        Verification::Invalid
+    );
     // Above the maximum: refused when setting, never silently cut.
     assert_eq!(
         hasher.hash(&Password::new("k".repeat(257))).await,
-        Err(PasswordError::Policy(PolicyViolation::TooLong { max_bytes: 256 }))
+        Err(PasswordError::Policy(PolicyViolation::TooLong {
+            max_bytes: 256
+        }))
     );
 }
 
@@ -260,10 +349,19 @@ async fn attack_long_password_truncation() {
 #[tokio::test]
 async fn attack_oversized_password_at_login() {
     let hasher = hasher(small());
-    let hash = hasher.hash(&Password::from("normal password")).await.unwrap();
+    let hash = hasher
+        .hash(&Password::from("normal password"))
+        .await
+        .unwrap();
     let huge = Password::new("a".repeat(1 << 20));
-    assert_eq!(hasher.verify(&huge, &hash).await.unwrap(), Verification::Invalid);
-    assert_eq!(hasher.verify_dummy(&huge).await.unwrap(), Verification::Invalid);
+    assert_eq!(
+        hasher.verify(&huge, &hash).await.unwrap(),
+        Verification::Invalid
+    );
+    assert_eq!(
+        hasher.verify_dummy(&huge).await.unwrap(),
+        Verification::Invalid
+    );
 }
 
 /// A planted row with m = 4 GiB must not make one login allocate 4 GiB.
@@ -273,12 +371,16 @@ async fn attack_stored_hash_with_huge_cost() {
     let planted = "$argon2id$v=19$m=4194304,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$\
                    AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
     assert_eq!(
-        hasher.verify(&Password::from("anything goes"), planted).await,
+        hasher
+            .verify(&Password::from("anything goes"), planted)
+            .await,
         Err(PasswordError::StoredCostTooHigh)
     );
     let many_passes = planted.replace("m=4194304,t=1", "m=64,t=100000");
     assert_eq!(
-        hasher.verify(&Password::from("anything goes"), &many_passes).await,
+        hasher
+            .verify(&Password::from("anything goes"), &many_passes)
+            .await,
         Err(PasswordError::StoredCostTooHigh)
     );
 }
@@ -287,13 +389,19 @@ async fn attack_stored_hash_with_huge_cost() {
 #[tokio::test]
 async fn attack_modified_stored_hash() {
     let hasher = hasher(small());
-    let hash = hasher.hash(&Password::from("tamper with me")).await.unwrap();
+    let hash = hasher
+        .hash(&Password::from("tamper with me"))
+        .await
+        .unwrap();
     let hash_start = hash.rfind('$').unwrap() + 1;
     for index in hash_start..hash.len() {
         let mut bytes = hash.clone().into_bytes();
         bytes[index] = if bytes[index] == b'A' { b'B' } else { b'A' };
         let modified = String::from_utf8(bytes).unwrap();
-        match hasher.verify(&Password::from("tamper with me"), &modified).await {
+        match hasher
+            .verify(&Password::from("tamper with me"), &modified)
+            .await
+        {
             Ok(Verification::Invalid) | Err(PasswordError::MalformedHash) => {}
             other => panic!("modified hash at {index} gave {other:?}"),
         }
@@ -304,10 +412,16 @@ async fn attack_modified_stored_hash() {
 #[tokio::test]
 async fn attack_downgraded_parameters_in_stored_hash() {
     let hasher = hasher(Argon2Params::new(128, 1, 1).unwrap());
-    let hash = hasher.hash(&Password::from("downgrade attempt")).await.unwrap();
+    let hash = hasher
+        .hash(&Password::from("downgrade attempt"))
+        .await
+        .unwrap();
     let downgraded = hash.replace("m=128", "m=64");
     assert_eq!(
-        hasher.verify(&Password::from("downgrade attempt"), &downgraded).await.unwrap(),
+        hasher
+            .verify(&Password::from("downgrade attempt"), &downgraded)
+            .await
+            .unwrap(),
         Verification::Invalid
     );
 }
@@ -327,7 +441,10 @@ async fn unusable_stored_hashes_are_errors_not_matches() {
     ] {
         let result = hasher.verify(&pw, stored).await;
         assert!(
-            matches!(result, Err(PasswordError::MalformedHash | PasswordError::UnsupportedHash)),
+            matches!(
+                result,
+                Err(PasswordError::MalformedHash | PasswordError::UnsupportedHash)
+            ),
             "{stored:?} gave {result:?}"
         );
     }
@@ -351,7 +468,10 @@ async fn abandoned_requests_do_not_wedge_the_pool() {
         .with_workers(1)
         .with_queue_capacity(32);
     let hasher = PasswordHasher::new(config).unwrap();
-    let hash = hasher.hash(&Password::from("abandon ship now")).await.unwrap();
+    let hash = hasher
+        .hash(&Password::from("abandon ship now"))
+        .await
+        .unwrap();
     for _ in 0..20 {
         let _ = tokio::time::timeout(
             Duration::from_micros(1),
@@ -359,13 +479,22 @@ async fn abandoned_requests_do_not_wedge_the_pool() {
         )
         .await;
     }
-    assert!(hasher.verify(&Password::from("abandon ship now"), &hash).await.unwrap().is_valid());
+    assert!(
+        hasher
+            .verify(&Password::from("abandon ship now"), &hash)
+            .await
+            .unwrap()
+            .is_valid()
+    );
 }
 
 #[test]
 fn invalid_configurations_are_refused() {
     let zero_workers = PasswordHasherConfig::default().with_workers(0);
-    assert!(matches!(PasswordHasher::new(zero_workers), Err(PasswordError::InvalidConfig(_))));
+    assert!(matches!(
+        PasswordHasher::new(zero_workers),
+        Err(PasswordError::InvalidConfig(_))
+    ));
     let limits_below_params = PasswordHasherConfig::default().with_max_stored_cost(1024, 16, 16);
     assert!(matches!(
         PasswordHasher::new(limits_below_params),

@@ -13,7 +13,9 @@ fn ring_v1() -> SecretsKeyring {
 }
 
 fn ring_v2_with_v1() -> SecretsKeyring {
-    SecretsKeyring::new(kek(2, 0x02)).with_previous(kek(1, 0x01)).unwrap()
+    SecretsKeyring::new(kek(2, 0x02))
+        .with_previous(kek(1, 0x01))
+        .unwrap()
 }
 
 const AAD: &[u8] = b"webhook-source:acme:42";
@@ -47,7 +49,10 @@ fn attack_wrong_associated_data() {
     let ring = ring_v1();
     let envelope = ring.encrypt(b"tenant A's secret", b"tenant:a").unwrap();
     for aad in [&b"tenant:b"[..], b"", b"tenant:a ", b"tenant:"] {
-        assert_eq!(ring.decrypt(&envelope, aad), Err(SecretsError::DecryptionFailed));
+        assert_eq!(
+            ring.decrypt(&envelope, aad),
+            Err(SecretsError::DecryptionFailed)
+        );
     }
 }
 
@@ -64,8 +69,13 @@ fn attack_reencrypt_with_wrong_associated_data() {
 
 #[test]
 fn attack_unknown_key_version() {
-    let envelope = SecretsKeyring::new(kek(9, 0x09)).encrypt(b"s", AAD).unwrap();
-    assert_eq!(ring_v2_with_v1().decrypt(&envelope, AAD), Err(SecretsError::UnknownKeyVersion(9)));
+    let envelope = SecretsKeyring::new(kek(9, 0x09))
+        .encrypt(b"s", AAD)
+        .unwrap();
+    assert_eq!(
+        ring_v2_with_v1().decrypt(&envelope, AAD),
+        Err(SecretsError::UnknownKeyVersion(9))
+    );
 }
 
 /// Re-labelling an envelope with another known version fails (the version is authenticated).
@@ -74,14 +84,22 @@ fn attack_relabelled_key_version() {
     let ring = ring_v2_with_v1();
     let mut envelope = ring.encrypt(b"s", AAD).unwrap();
     envelope[5..9].copy_from_slice(&1u32.to_be_bytes());
-    assert_eq!(ring.decrypt(&envelope, AAD), Err(SecretsError::DecryptionFailed));
+    assert_eq!(
+        ring.decrypt(&envelope, AAD),
+        Err(SecretsError::DecryptionFailed)
+    );
 }
 
 /// Same version number, different key material (another deployment, a wrong restore).
 #[test]
 fn attack_same_version_other_key() {
-    let envelope = SecretsKeyring::new(kek(1, 0x77)).encrypt(b"s", AAD).unwrap();
-    assert_eq!(ring_v1().decrypt(&envelope, AAD), Err(SecretsError::DecryptionFailed));
+    let envelope = SecretsKeyring::new(kek(1, 0x77))
+        .encrypt(b"s", AAD)
+        .unwrap();
+    assert_eq!(
+        ring_v1().decrypt(&envelope, AAD),
+        Err(SecretsError::DecryptionFailed)
+    );
 }
 
 #[test]
@@ -91,7 +109,11 @@ fn attack_truncated_input() {
     for len in 0..envelope.len() {
         let result = ring.decrypt(&envelope[..len], AAD);
         if len < ENVELOPE_OVERHEAD {
-            assert_eq!(result, Err(SecretsError::Malformed("too short")), "len {len}");
+            assert_eq!(
+                result,
+                Err(SecretsError::Malformed("too short")),
+                "len {len}"
+            );
         } else {
             assert_eq!(result, Err(SecretsError::DecryptionFailed), "len {len}");
         }
@@ -103,7 +125,10 @@ fn attack_appended_bytes() {
     let ring = ring_v1();
     let mut envelope = ring.encrypt(b"value", AAD).unwrap();
     envelope.push(0);
-    assert_eq!(ring.decrypt(&envelope, AAD), Err(SecretsError::DecryptionFailed));
+    assert_eq!(
+        ring.decrypt(&envelope, AAD),
+        Err(SecretsError::DecryptionFailed)
+    );
 }
 
 /// Splicing the wrapped data key of one envelope into another fails.
@@ -121,11 +146,23 @@ fn framing_errors_are_specific() {
     let ring = ring_v1();
     let mut envelope = ring.encrypt(b"v", AAD).unwrap();
     envelope[4] = 2;
-    assert_eq!(ring.decrypt(&envelope, AAD), Err(SecretsError::UnsupportedFormat(2)));
+    assert_eq!(
+        ring.decrypt(&envelope, AAD),
+        Err(SecretsError::UnsupportedFormat(2))
+    );
     envelope[0] = b'X';
-    assert!(matches!(ring.decrypt(&envelope, AAD), Err(SecretsError::Malformed(_))));
-    assert!(matches!(ring.decrypt_str("not base64 !", AAD), Err(SecretsError::Malformed(_))));
-    assert!(matches!(ring.decrypt_str("QUdTRQ", AAD), Err(SecretsError::Malformed(_))));
+    assert!(matches!(
+        ring.decrypt(&envelope, AAD),
+        Err(SecretsError::Malformed(_))
+    ));
+    assert!(matches!(
+        ring.decrypt_str("not base64 !", AAD),
+        Err(SecretsError::Malformed(_))
+    ));
+    assert!(matches!(
+        ring.decrypt_str("QUdTRQ", AAD),
+        Err(SecretsError::Malformed(_))
+    ));
 }
 
 #[test]
@@ -145,7 +182,10 @@ fn rotation_decrypts_old_and_reencrypts_to_current() {
     // Version 1 can be retired now: a ring with only version 2 still reads it.
     let only_v2 = SecretsKeyring::new(kek(2, 0x02));
     assert_eq!(&only_v2.decrypt(&moved, AAD).unwrap()[..], b"rotate me");
-    assert_eq!(only_v2.decrypt(&old, AAD), Err(SecretsError::UnknownKeyVersion(1)));
+    assert_eq!(
+        only_v2.decrypt(&old, AAD),
+        Err(SecretsError::UnknownKeyVersion(1))
+    );
     // Re-encrypting an envelope already on the current version keeps it as it is.
     assert_eq!(ring.reencrypt(&moved, AAD).unwrap(), moved);
 }
@@ -153,7 +193,10 @@ fn rotation_decrypts_old_and_reencrypts_to_current() {
 #[test]
 fn string_form_round_trips_and_rotates() {
     let text = ring_v1().encrypt_to_string(b"token", AAD).unwrap();
-    assert!(text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    assert!(
+        text.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    );
     let ring = ring_v2_with_v1();
     let moved = ring.reencrypt_str(&text, AAD).unwrap();
     assert_eq!(&ring.decrypt_str(&moved, AAD).unwrap()[..], b"token");
@@ -164,7 +207,10 @@ fn debug_output_has_no_key_material() {
     let ring = ring_v2_with_v1();
     let shown = format!("{ring:?} {:?}", kek(3, 0x5A));
     assert!(shown.contains("<redacted>"));
-    assert!(!shown.contains("90,") && !shown.contains("5a5a") && !shown.contains("5A5A"), "{shown}");
+    assert!(
+        !shown.contains("90,") && !shown.contains("5a5a") && !shown.contains("5A5A"),
+        "{shown}"
+    );
 }
 
 fn shared_ring() -> &'static SecretsKeyring {

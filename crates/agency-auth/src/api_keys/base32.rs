@@ -25,7 +25,9 @@ pub(crate) fn encode(bytes: &[u8]) -> String {
         buffer &= (1 << bits) - 1;
     }
     if bits > 0 {
-        out.push(char::from(ALPHABET[usize::from((buffer << (5 - bits)) & 0x1F)]));
+        out.push(char::from(
+            ALPHABET[usize::from((buffer << (5 - bits)) & 0x1F)],
+        ));
     }
     out
 }

@@ -65,9 +65,8 @@ impl ApiKeyHashingKey {
         } else {
             base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(trimmed)
         };
-        let bytes = Zeroizing::new(
-            decoded.map_err(|_| ApiKeyError::InvalidHashingKey("not base64"))?,
-        );
+        let bytes =
+            Zeroizing::new(decoded.map_err(|_| ApiKeyError::InvalidHashingKey("not base64"))?);
         Self::new(version, &bytes)
     }
 
@@ -177,7 +176,10 @@ mod tests {
     #[test]
     fn hash_binds_the_id() {
         let key = ApiKeyHashingKey::new(1, &[1u8; 32]).unwrap();
-        assert_ne!(key.hash("p", "id-a", "secret"), key.hash("p", "id-b", "secret"));
+        assert_ne!(
+            key.hash("p", "id-a", "secret"),
+            key.hash("p", "id-b", "secret")
+        );
         // No ambiguity between where the id ends and the secret starts.
         assert_ne!(key.hash("p", "ab", "c"), key.hash("p", "a", "bc"));
         assert_ne!(key.hash("p", "id", "s"), key.hash("q", "id", "s"));

@@ -198,11 +198,20 @@ mod tests {
         let _ = tracker.record_use(&record("a", None), at(1)); // pending: must stay
         let _ = tracker.record_use(&record("b", None), at(0));
         // Full, and nothing can be dropped yet: write-through, untracked.
-        assert_eq!(tracker.record_use(&record("c", None), at(2)), LastUsedUpdate::WriteNow);
-        assert_eq!(tracker.record_use(&record("c", None), at(3)), LastUsedUpdate::WriteNow);
+        assert_eq!(
+            tracker.record_use(&record("c", None), at(2)),
+            LastUsedUpdate::WriteNow
+        );
+        assert_eq!(
+            tracker.record_use(&record("c", None), at(3)),
+            LastUsedUpdate::WriteNow
+        );
         assert_eq!(tracker.tracked(), 2);
         // After the interval, b (nothing pending) can be dropped to make room.
-        assert_eq!(tracker.record_use(&record("d", None), at(100)), LastUsedUpdate::WriteNow);
+        assert_eq!(
+            tracker.record_use(&record("d", None), at(100)),
+            LastUsedUpdate::WriteNow
+        );
         assert_eq!(tracker.tracked(), 2);
         assert_eq!(tracker.take_pending(), vec![("a".to_owned(), at(1))]);
     }

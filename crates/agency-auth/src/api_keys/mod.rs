@@ -117,7 +117,9 @@ pub enum ApiKeyError {
     #[error("API key was hashed with unknown hashing key version {0}")]
     UnknownHashKeyVersion(u32),
     /// A scope is not a `resource:action` permission name.
-    #[error("invalid scope {0:?}: expected resource:action in lowercase letters, digits, '_' or '-'")]
+    #[error(
+        "invalid scope {0:?}: expected resource:action in lowercase letters, digits, '_' or '-'"
+    )]
     InvalidScope(String),
     /// Too many scopes.
     #[error("an API key can have at most {MAX_SCOPES} scopes")]
@@ -259,7 +261,11 @@ impl ApiKeyManager {
 
     /// Creates a key: validates the request, draws a random id and secret, and hashes the secret
     /// with the current hashing key.
-    pub fn create(&self, request: NewApiKey, now: OffsetDateTime) -> Result<CreatedApiKey, ApiKeyError> {
+    pub fn create(
+        &self,
+        request: NewApiKey,
+        now: OffsetDateTime,
+    ) -> Result<CreatedApiKey, ApiKeyError> {
         let name_chars = request.name.chars().count();
         if name_chars == 0
             || name_chars > MAX_NAME_CHARS

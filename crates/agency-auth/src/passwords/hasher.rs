@@ -164,7 +164,9 @@ impl PasswordHasherConfig {
 
     fn validate(&self) -> Result<Params, PasswordError> {
         if self.workers == 0 || self.workers > 1024 {
-            return Err(PasswordError::InvalidConfig("workers must be between 1 and 1024"));
+            return Err(PasswordError::InvalidConfig(
+                "workers must be between 1 and 1024",
+            ));
         }
         if self.max_stored_m_cost_kib < self.params.m_cost_kib()
             || self.max_stored_t_cost < self.params.t_cost()
@@ -179,9 +181,19 @@ impl PasswordHasherConfig {
 }
 
 enum Job {
-    Hash { password: Password, salt: [u8; SALT_LEN] },
-    Verify { password: Password, stored: StoredHash },
-    Dummy { password: Password, salt: [u8; SALT_LEN], expected: [u8; OUTPUT_LEN] },
+    Hash {
+        password: Password,
+        salt: [u8; SALT_LEN],
+    },
+    Verify {
+        password: Password,
+        stored: StoredHash,
+    },
+    Dummy {
+        password: Password,
+        salt: [u8; SALT_LEN],
+        expected: [u8; OUTPUT_LEN],
+    },
 }
 
 enum Outcome {
@@ -366,7 +378,9 @@ fn worker(receiver: &Mutex<Receiver<Request>>, current: &Params) {
     loop {
         let request = {
             // A worker never panics while holding the lock, but recover from poisoning anyway.
-            let guard = receiver.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let guard = receiver
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             match guard.recv() {
                 Ok(request) => request,
                 Err(_) => return, // every PasswordHasher clone is gone
@@ -410,7 +424,10 @@ fn run(job: Job, current: &Params, memory: &mut [Block]) -> Result<Outcome, Pass
                 &mut output,
                 memory,
             )?;
-            Ok(Outcome::Matched(phc::outputs_match(&output, &stored.expected)))
+            Ok(Outcome::Matched(phc::outputs_match(
+                &output,
+                &stored.expected,
+            )))
         }
         Job::Dummy {
             password,

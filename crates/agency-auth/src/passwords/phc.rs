@@ -82,7 +82,8 @@ impl Argon2Params {
 
     /// Memory one computation uses, in bytes.
     pub fn memory_bytes(&self) -> usize {
-        self.to_argon2().map_or(0, |p| p.block_count() * Block::SIZE)
+        self.to_argon2()
+            .map_or(0, |p| p.block_count() * Block::SIZE)
     }
 
     pub(crate) fn to_argon2(self) -> Result<Params, PasswordError> {
@@ -238,7 +239,11 @@ mod tests {
         Argon2::default()
             .verify_password(b"pw-123456", &parsed)
             .unwrap();
-        assert!(Argon2::default().verify_password(b"pw-1234567", &parsed).is_err());
+        assert!(
+            Argon2::default()
+                .verify_password(b"pw-1234567", &parsed)
+                .is_err()
+        );
     }
 
     #[test]
@@ -261,7 +266,10 @@ mod tests {
 
     #[test]
     fn parse_refuses_garbage_and_other_algorithms() {
-        assert!(matches!(StoredHash::parse(""), Err(PasswordError::MalformedHash)));
+        assert!(matches!(
+            StoredHash::parse(""),
+            Err(PasswordError::MalformedHash)
+        ));
         assert!(matches!(
             StoredHash::parse("$2b$12$abcdefghijklmnopqrstuv"),
             Err(PasswordError::MalformedHash | PasswordError::UnsupportedHash)
@@ -271,7 +279,10 @@ mod tests {
             Err(PasswordError::MalformedHash | PasswordError::UnsupportedHash)
         ));
         let long = format!("$argon2id$v=19$m=64,t=1,p=1${}", "A".repeat(600));
-        assert!(matches!(StoredHash::parse(&long), Err(PasswordError::MalformedHash)));
+        assert!(matches!(
+            StoredHash::parse(&long),
+            Err(PasswordError::MalformedHash)
+        ));
     }
 
     #[test]
@@ -289,6 +300,10 @@ mod tests {
         let argon2i = base.replace("$argon2id$", "$argon2i$");
         assert!(StoredHash::parse(&argon2i).unwrap().needs_rehash(&current));
         let old_version = base.replace("v=19", "v=16");
-        assert!(StoredHash::parse(&old_version).unwrap().needs_rehash(&current));
+        assert!(
+            StoredHash::parse(&old_version)
+                .unwrap()
+                .needs_rehash(&current)
+        );
     }
 }

@@ -205,7 +205,10 @@ mod tests {
     fn exactly_64_four_byte_characters_are_accepted() {
         let text: String = std::iter::repeat_n('𝄞', 64).collect();
         assert_eq!(text.len(), 256);
-        assert_eq!(PasswordPolicy::default().check(&Password::new(text)), Ok(()));
+        assert_eq!(
+            PasswordPolicy::default().check(&Password::new(text)),
+            Ok(())
+        );
     }
 
     #[test]

@@ -229,7 +229,11 @@ impl SecretsKeyring {
     }
 
     /// Encrypts `plaintext` bound to `associated_data` into a new envelope under the current KEK.
-    pub fn encrypt(&self, plaintext: &[u8], associated_data: &[u8]) -> Result<Vec<u8>, SecretsError> {
+    pub fn encrypt(
+        &self,
+        plaintext: &[u8],
+        associated_data: &[u8],
+    ) -> Result<Vec<u8>, SecretsError> {
         let data_key = random_key()?;
         let sealer = aead_key(&data_key[..]).map_err(|_| SecretsError::EncryptionFailed)?;
 
@@ -275,7 +279,11 @@ impl SecretsKeyring {
     /// Moves an envelope to the current KEK: checks that it decrypts with `associated_data`, then
     /// re-wraps its data key (the encrypted data itself is unchanged). An envelope already on
     /// the current version is checked and returned as it is.
-    pub fn reencrypt(&self, envelope: &[u8], associated_data: &[u8]) -> Result<Vec<u8>, SecretsError> {
+    pub fn reencrypt(
+        &self,
+        envelope: &[u8],
+        associated_data: &[u8],
+    ) -> Result<Vec<u8>, SecretsError> {
         // Refuse to re-wrap anything that does not authenticate, so rotation never launders a
         // corrupted or substituted envelope into a freshly wrapped one.
         drop(self.decrypt(envelope, associated_data)?);
@@ -354,7 +362,11 @@ impl SecretsKeyring {
     }
 
     /// [`reencrypt`](Self::reencrypt) of the text form.
-    pub fn reencrypt_str(&self, envelope: &str, associated_data: &[u8]) -> Result<String, SecretsError> {
+    pub fn reencrypt_str(
+        &self,
+        envelope: &str,
+        associated_data: &[u8],
+    ) -> Result<String, SecretsError> {
         Ok(URL_SAFE_NO_PAD.encode(self.reencrypt(&decode_text(envelope)?, associated_data)?))
     }
 
@@ -473,7 +485,10 @@ mod tests {
         let a = ring.encrypt(b"same", b"ad").unwrap();
         let b = ring.encrypt(b"same", b"ad").unwrap();
         assert_ne!(a, b);
-        assert_ne!(a[WRAPPED_KEY_AT..DATA_NONCE_AT], b[WRAPPED_KEY_AT..DATA_NONCE_AT]);
+        assert_ne!(
+            a[WRAPPED_KEY_AT..DATA_NONCE_AT],
+            b[WRAPPED_KEY_AT..DATA_NONCE_AT]
+        );
     }
 
     #[test]
