@@ -9,7 +9,7 @@ use super::spec::{PolicySpec, RoleSpec};
 use super::{CompiledRole, NO_ROLE, Policy};
 use crate::bitset::BitSet;
 use crate::error::PolicyError;
-use crate::fxmap::FxMap;
+use crate::name_map::NameMap;
 use crate::permission::{excerpt, validate_permission, validate_role_name};
 
 /// Most roles a policy may define (bounds the compiled size: roles × permissions × 2 bytes).
@@ -296,11 +296,11 @@ pub(super) fn compile(spec: &PolicySpec) -> Result<Policy, PolicyError> {
         }
     }
 
-    let mut role_ids = FxMap::default();
+    let mut role_ids = NameMap::default();
     for (i, role) in roles.iter().enumerate() {
         role_ids.insert(role.name.clone(), to_u16(i));
     }
-    let mut permission_ids = FxMap::default();
+    let mut permission_ids = NameMap::default();
     for (i, name) in permission_names.iter().enumerate() {
         permission_ids.insert(Box::<str>::from(*name), to_u16(i));
     }

@@ -18,7 +18,7 @@ pub use spec::{PolicySpec, RoleSpec};
 
 use crate::bitset::BitSet;
 use crate::error::PolicyError;
-use crate::fxmap::FxMap;
+use crate::name_map::NameMap;
 
 /// `granted_by` marker for a permission the role does not hold.
 pub(crate) const NO_ROLE: u16 = u16::MAX;
@@ -65,9 +65,9 @@ pub struct Policy {
     spec: PolicySpec,
     /// Permission names by id.
     permissions: Box<[Box<str>]>,
-    permission_ids: FxMap<Box<str>, u16>,
+    permission_ids: NameMap<Box<str>, u16>,
     roles: Box<[CompiledRole]>,
-    role_ids: FxMap<Box<str>, u16>,
+    role_ids: NameMap<Box<str>, u16>,
 }
 
 /// Whether a role holds a permission everywhere or only on what the subject owns.
@@ -261,9 +261,9 @@ impl Policy {
         Self {
             spec: PolicySpec::default(),
             permissions: Box::default(),
-            permission_ids: FxMap::default(),
+            permission_ids: NameMap::default(),
             roles: Box::default(),
-            role_ids: FxMap::default(),
+            role_ids: NameMap::default(),
         }
     }
 }
