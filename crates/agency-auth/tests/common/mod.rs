@@ -46,8 +46,9 @@ where
     F: Fn(Stores) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let mut backends: Vec<(Stores, Cleanup)> = Vec::new();
-    backends.push((stores("memory", MemoryStore::new()), Cleanup::None));
+    #[allow(unused_mut)] // only the memory backend without the database features
+    let mut backends: Vec<(Stores, Cleanup)> =
+        vec![(stores("memory", MemoryStore::new()), Cleanup::None)];
 
     #[cfg(feature = "sqlite")]
     {
