@@ -55,6 +55,11 @@ pub mod presets;
 mod subject;
 mod tenant;
 
+/// The Rust examples of `docs/rbac.md`, compiled and run as doc tests so the guide stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/rbac.md")]
+pub struct RbacGuide;
+
 pub use decision::{Decision, Denial, DenyReason, Grant, Outcome};
 pub use error::{AccessError, PolicyError};
 pub use live::{LivePolicy, PolicyGuard};
