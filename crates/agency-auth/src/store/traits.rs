@@ -89,7 +89,8 @@ pub trait UserStore: Send + Sync {
 #[async_trait]
 pub trait SessionStore: Send + Sync {
     /// Inserts a session and its first refresh token, both or neither.
-    /// [`StoreError::Conflict`] when the session id or token hash exists already.
+    /// [`StoreError::Conflict`] when the session id or token hash exists already;
+    /// [`StoreError::Config`] when the token's `session_id` is not the session's id.
     async fn create_session(
         &self,
         session: &SessionRecord,
