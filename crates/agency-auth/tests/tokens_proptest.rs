@@ -21,7 +21,12 @@ struct Fixture {
     token: String,
 }
 
-const ALGORITHMS: [Algorithm; 4] = [Algorithm::Hs256, Algorithm::Rs256, Algorithm::Es256, Algorithm::EdDsa];
+const ALGORITHMS: [Algorithm; 4] = [
+    Algorithm::Hs256,
+    Algorithm::Rs256,
+    Algorithm::Es256,
+    Algorithm::EdDsa,
+];
 
 /// One key set, issuer, verifier (with cache) and issued token per algorithm, made once.
 fn fixtures() -> &'static [Fixture] {
@@ -32,13 +37,24 @@ fn fixtures() -> &'static [Fixture] {
             .map(|alg| {
                 let key = SigningKey::generate(*alg).unwrap();
                 let keys = KeySet::new(key.clone());
-                let issuer = TokenIssuer::new(keys.clone(), ISS, AUD, Duration::from_secs(3600)).unwrap();
-                let verifier = TokenVerifier::builder(keys, ISS, AUD).build().unwrap();
+                let issuer =
+                    TokenIssuer::new(keys.clone(), ISS, AUD, Duration::from_secs(3600)).unwrap();
+                let verifier = TokenVerifier::builder(keys, ISS, AUD)
+                    .build_with_claims()
+                    .unwrap();
                 let token = issuer
-                    .issue_with(&AccessTokenRequest::new("user-1", "tenant", "admin").session("s"), &json!({"scope": "x"}))
+                    .issue_with(
+                        &AccessTokenRequest::new("user-1", "tenant", "admin").session("s"),
+                        &json!({"scope": "x"}),
+                    )
                     .unwrap()
                     .token;
-                Fixture { key, issuer, verifier, token }
+                Fixture {
+                    key,
+                    issuer,
+                    verifier,
+                    token,
+                }
             })
             .collect()
     })
@@ -46,7 +62,14 @@ fn fixtures() -> &'static [Fixture] {
 
 fn block_on<F: std::future::Future>(future: F) -> F::Output {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()).block_on(future)
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+        })
+        .block_on(future)
 }
 
 fn any_json() -> impl Strategy<Value = Value> {
@@ -54,20 +77,24 @@ fn any_json() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(|n| json!(n)),
-        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        any::<f64>()
+            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
         ".{0,12}".prop_map(Value::String),
     ];
     leaf.prop_recursive(3, 24, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            prop::collection::btree_map(".{0,8}", inner, 0..6).prop_map(|m| Value::Object(m.into_iter().collect())),
+            prop::collection::btree_map(".{0,8}", inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
 }
 
 /// Claim sets mixing the registered names with arbitrary values, so that some are valid.
 fn any_claims() -> impl Strategy<Value = Value> {
-    let names = prop::sample::select(vec!["sub", "iss", "aud", "exp", "nbf", "iat", "jti", "sid", "tid", "role", "x"]);
+    let names = prop::sample::select(vec![
+        "sub", "iss", "aud", "exp", "nbf", "iat", "jti", "sid", "tid", "role", "x",
+    ]);
     let value = prop_oneof![
         any_json(),
         Just(json!(ISS)),
@@ -78,8 +105,11 @@ fn any_claims() -> impl Strategy<Value = Value> {
         Just(json!(now() - 600)),
     ];
     (prop::collection::vec((names, value), 0..12), any::<bool>()).prop_map(|(pairs, start_good)| {
-        let mut claims: Map<String, Value> =
-            if start_good { good_claims().as_object().unwrap().clone() } else { Map::new() };
+        let mut claims: Map<String, Value> = if start_good {
+            good_claims().as_object().unwrap().clone()
+        } else {
+            Map::new()
+        };
         for (name, value) in pairs {
             claims.insert(name.to_owned(), value);
         }

@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use agency_auth::tokens::{
-    Algorithm, Jwks, JwksFetchError, JwksFetcher, NoExtraClaims, RemoteVerifier, SigningKey, TokenError,
+    Algorithm, Jwks, JwksFetchError, JwksFetcher, NoExtraClaims, RemoteVerifier, SigningKey,
+    TokenError,
 };
 use jsonwebtoken::EncodingKey;
 use serde_json::{Value, json};
@@ -34,7 +35,12 @@ impl CountingFetcher {
     }
 
     fn serve(&self, keys: &[&SigningKey]) {
-        let jwks = Jwks { keys: keys.iter().filter_map(|k| k.public_jwk().cloned()).collect() };
+        let jwks = Jwks {
+            keys: keys
+                .iter()
+                .filter_map(|k| k.public_jwk().cloned())
+                .collect(),
+        };
         *self.document.lock().unwrap() = serde_json::to_vec(&jwks).unwrap();
     }
 
@@ -85,17 +91,24 @@ impl JwtAlg for SigningKey {
 }
 
 fn remote(fetcher: Arc<CountingFetcher>) -> RemoteVerifier<Value> {
-    RemoteVerifier::builder(fetcher, IDP, API).min_refresh_interval(Duration::from_secs(3600)).build().unwrap()
+    RemoteVerifier::builder(fetcher, IDP, API)
+        .min_refresh_interval(Duration::from_secs(3600))
+        .build_with_claims::<Value>()
+        .unwrap()
 }
 
 #[tokio::test]
 async fn provider_tokens_of_every_asymmetric_algorithm_verify() {
-    let keys: Vec<SigningKey> =
-        [Algorithm::Rs256, Algorithm::Es256, Algorithm::EdDsa].map(|a| SigningKey::generate(a).unwrap()).into();
+    let keys: Vec<SigningKey> = [Algorithm::Rs256, Algorithm::Es256, Algorithm::EdDsa]
+        .map(|a| SigningKey::generate(a).unwrap())
+        .into();
     let fetcher = CountingFetcher::serving(&keys.iter().collect::<Vec<_>>());
     let verifier = remote(fetcher.clone());
     for key in &keys {
-        let claims = verifier.verify(&idp_token(key, &idp_claims())).await.unwrap();
+        let claims = verifier
+            .verify(&idp_token(key, &idp_claims()))
+            .await
+            .unwrap();
         assert_eq!(claims.sub, "user-1");
         assert_eq!(claims.extra["email"], "a@example.com");
     }
@@ -106,24 +119,46 @@ async fn provider_tokens_of_every_asymmetric_algorithm_verify() {
 async fn flood_of_unknown_kids_refreshes_at_most_once_per_interval() {
     let key = SigningKey::generate(Algorithm::Es256).unwrap();
     let fetcher = CountingFetcher::serving(&[&key]);
-    let verifier = RemoteVerifier::<Value>::builder(fetcher.clone(), IDP, API)
+    let verifier = RemoteVerifier::builder(fetcher.clone(), IDP, API)
         .min_refresh_interval(Duration::from_millis(300))
-        .build()
+        .build_with_claims::<Value>()
         .unwrap();
-    verifier.verify(&idp_token(&key, &idp_claims())).await.unwrap();
+    verifier
+        .verify(&idp_token(&key, &idp_claims()))
+        .await
+        .unwrap();
     assert_eq!(fetcher.fetches(), 1);
     let attacker = SigningKey::generate(Algorithm::Es256).unwrap();
     for i in 0..50 {
         let unknown = attacker.clone().with_kid(&format!("random-{i}")).unwrap();
-        assert_eq!(verifier.verify(&idp_token(&unknown, &idp_claims())).await.unwrap_err(), TokenError::UnknownKey);
+        assert_eq!(
+            verifier
+                .verify(&idp_token(&unknown, &idp_claims()))
+                .await
+                .unwrap_err(),
+            TokenError::UnknownKey
+        );
     }
-    assert_eq!(fetcher.fetches(), 1, "within the interval no unknown kid causes a fetch");
+    assert_eq!(
+        fetcher.fetches(),
+        1,
+        "within the interval no unknown kid causes a fetch"
+    );
     tokio::time::sleep(Duration::from_millis(350)).await;
     for i in 0..50 {
         let unknown = attacker.clone().with_kid(&format!("again-{i}")).unwrap();
-        assert!(verifier.verify(&idp_token(&unknown, &idp_claims())).await.is_err());
+        assert!(
+            verifier
+                .verify(&idp_token(&unknown, &idp_claims()))
+                .await
+                .is_err()
+        );
     }
-    assert_eq!(fetcher.fetches(), 2, "one refresh after the interval, however many unknown kids");
+    assert_eq!(
+        fetcher.fetches(),
+        2,
+        "one refresh after the interval, however many unknown kids"
+    );
 }
 
 #[tokio::test]
@@ -135,7 +170,10 @@ async fn concurrent_unknown_kids_cause_a_single_fetch() {
     let mut tasks = Vec::new();
     for i in 0..32 {
         let verifier = verifier.clone();
-        let token = idp_token(&attacker.clone().with_kid(&format!("k{i}")).unwrap(), &idp_claims());
+        let token = idp_token(
+            &attacker.clone().with_kid(&format!("k{i}")).unwrap(),
+            &idp_claims(),
+        );
         tasks.push(tokio::spawn(async move { verifier.verify(&token).await }));
     }
     for task in tasks {
@@ -148,15 +186,21 @@ async fn concurrent_unknown_kids_cause_a_single_fetch() {
 async fn provider_key_rotation_is_picked_up_on_unknown_kid_after_the_interval() {
     let old = SigningKey::generate(Algorithm::Rs256).unwrap();
     let fetcher = CountingFetcher::serving(&[&old]);
-    let verifier = RemoteVerifier::<Value>::builder(fetcher.clone(), IDP, API)
+    let verifier = RemoteVerifier::builder(fetcher.clone(), IDP, API)
         .min_refresh_interval(Duration::from_millis(100))
-        .build()
+        .build_with_claims::<Value>()
         .unwrap();
-    verifier.verify(&idp_token(&old, &idp_claims())).await.unwrap();
+    verifier
+        .verify(&idp_token(&old, &idp_claims()))
+        .await
+        .unwrap();
     let new = SigningKey::generate(Algorithm::Rs256).unwrap();
     fetcher.serve(&[&old, &new]);
     tokio::time::sleep(Duration::from_millis(150)).await;
-    verifier.verify(&idp_token(&new, &idp_claims())).await.unwrap();
+    verifier
+        .verify(&idp_token(&new, &idp_claims()))
+        .await
+        .unwrap();
     assert_eq!(fetcher.fetches(), 2);
 }
 
@@ -164,10 +208,10 @@ async fn provider_key_rotation_is_picked_up_on_unknown_kid_after_the_interval() 
 async fn keys_older_than_max_age_are_refetched_and_kept_when_the_provider_is_down() {
     let key = SigningKey::generate(Algorithm::Es256).unwrap();
     let fetcher = CountingFetcher::serving(&[&key]);
-    let verifier = RemoteVerifier::<Value>::builder(fetcher.clone(), IDP, API)
+    let verifier = RemoteVerifier::builder(fetcher.clone(), IDP, API)
         .min_refresh_interval(Duration::from_millis(10))
         .max_age(Duration::from_millis(100))
-        .build()
+        .build_with_claims::<Value>()
         .unwrap();
     let token = idp_token(&key, &idp_claims());
     verifier.verify(&token).await.unwrap();
@@ -177,7 +221,11 @@ async fn keys_older_than_max_age_are_refetched_and_kept_when_the_provider_is_dow
     fetcher.down.store(true, Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(150)).await;
     verifier.verify(&token).await.unwrap();
-    assert_eq!(fetcher.fetches(), 3, "tried, failed, kept the last good keys");
+    assert_eq!(
+        fetcher.fetches(),
+        3,
+        "tried, failed, kept the last good keys"
+    );
 }
 
 #[tokio::test]
@@ -186,18 +234,34 @@ async fn provider_down_at_start_means_keys_unavailable() {
     fetcher.down.store(true, Ordering::SeqCst);
     let key = SigningKey::generate(Algorithm::Es256).unwrap();
     let verifier = remote(fetcher);
-    assert_eq!(verifier.verify(&idp_token(&key, &idp_claims())).await.unwrap_err(), TokenError::KeysUnavailable);
+    assert_eq!(
+        verifier
+            .verify(&idp_token(&key, &idp_claims()))
+            .await
+            .unwrap_err(),
+        TokenError::KeysUnavailable
+    );
 }
 
 #[tokio::test]
 async fn hs256_token_over_an_oct_key_in_the_provider_jwks_is_refused() {
     let secret = b"supabase-legacy-jwt-secret-0123456789";
     let fetcher = Arc::new(CountingFetcher::default());
-    fetcher.serve_raw(&json!({"keys": [{"kty": "oct", "kid": "legacy", "alg": "HS256", "k": b64(secret)}]}));
+    fetcher.serve_raw(
+        &json!({"keys": [{"kty": "oct", "kid": "legacy", "alg": "HS256", "k": b64(secret)}]}),
+    );
     let verifier = remote(fetcher);
     let header = json!({"alg": "HS256", "typ": "JWT", "kid": "legacy"});
-    let token = forge(&header, &idp_claims(), &EncodingKey::from_secret(secret), jsonwebtoken::Algorithm::HS256);
-    assert_eq!(verifier.verify(&token).await.unwrap_err(), TokenError::AlgorithmNotAccepted);
+    let token = forge(
+        &header,
+        &idp_claims(),
+        &EncodingKey::from_secret(secret),
+        jsonwebtoken::Algorithm::HS256,
+    );
+    assert_eq!(
+        verifier.verify(&token).await.unwrap_err(),
+        TokenError::AlgorithmNotAccepted
+    );
 }
 
 #[tokio::test]
@@ -207,20 +271,39 @@ async fn hs256_token_keyed_with_the_provider_rsa_jwk_is_refused() {
     let verifier = remote(fetcher);
     let header = json!({"alg": "HS256", "typ": "JWT", "kid": key.kid()});
     let secret = key.public_key_pem().unwrap();
-    let token = forge(&header, &idp_claims(), &EncodingKey::from_secret(secret.as_bytes()), jsonwebtoken::Algorithm::HS256);
-    assert_eq!(verifier.verify(&token).await.unwrap_err(), TokenError::AlgorithmNotAccepted);
+    let token = forge(
+        &header,
+        &idp_claims(),
+        &EncodingKey::from_secret(secret.as_bytes()),
+        jsonwebtoken::Algorithm::HS256,
+    );
+    assert_eq!(
+        verifier.verify(&token).await.unwrap_err(),
+        TokenError::AlgorithmNotAccepted
+    );
 }
 
 #[tokio::test]
 async fn token_alg_mismatching_the_jwk_is_refused() {
     let rsa = SigningKey::generate(Algorithm::Rs256).unwrap();
-    let ec = SigningKey::generate(Algorithm::Es256).unwrap().with_kid(rsa.kid()).unwrap();
+    let ec = SigningKey::generate(Algorithm::Es256)
+        .unwrap()
+        .with_kid(rsa.kid())
+        .unwrap();
     let fetcher = CountingFetcher::serving(&[&rsa]);
     let verifier = remote(fetcher);
     // ES256 signature under the kid of the provider's RSA key.
     let header = json!({"alg": "ES256", "typ": "JWT", "kid": rsa.kid()});
-    let token = forge(&header, &idp_claims(), &encoding_key(&ec), jsonwebtoken::Algorithm::ES256);
-    assert_eq!(verifier.verify(&token).await.unwrap_err(), TokenError::AlgorithmNotAccepted);
+    let token = forge(
+        &header,
+        &idp_claims(),
+        &encoding_key(&ec),
+        jsonwebtoken::Algorithm::ES256,
+    );
+    assert_eq!(
+        verifier.verify(&token).await.unwrap_err(),
+        TokenError::AlgorithmNotAccepted
+    );
 }
 
 #[tokio::test]
@@ -228,10 +311,21 @@ async fn remote_tokens_with_jku_x5u_or_url_kid_never_cause_a_fetch_elsewhere() {
     let key = SigningKey::generate(Algorithm::Es256).unwrap();
     let fetcher = CountingFetcher::serving(&[&key]);
     let verifier = remote(fetcher.clone());
-    for (name, value) in [("jku", "https://evil.example/jwks.json"), ("x5u", "https://evil.example/c.pem")] {
+    for (name, value) in [
+        ("jku", "https://evil.example/jwks.json"),
+        ("x5u", "https://evil.example/c.pem"),
+    ] {
         let header = json!({"alg": "ES256", "typ": "JWT", "kid": key.kid(), name: value});
-        let token = forge(&header, &idp_claims(), &encoding_key(&key), jsonwebtoken::Algorithm::ES256);
-        assert!(matches!(verifier.verify(&token).await.unwrap_err(), TokenError::ForbiddenHeader(_)));
+        let token = forge(
+            &header,
+            &idp_claims(),
+            &encoding_key(&key),
+            jsonwebtoken::Algorithm::ES256,
+        );
+        assert!(matches!(
+            verifier.verify(&token).await.unwrap_err(),
+            TokenError::ForbiddenHeader(_)
+        ));
     }
     assert_eq!(fetcher.fetches(), 0, "refused before any key lookup");
 }
@@ -242,7 +336,11 @@ async fn remote_claims_are_checked() {
     let fetcher = CountingFetcher::serving(&[&key]);
     let verifier = remote(fetcher);
     let cases: [(&str, Value, TokenError); 5] = [
-        ("iss", json!("https://evil.supabase.co/auth/v1"), TokenError::InvalidIssuer),
+        (
+            "iss",
+            json!("https://evil.supabase.co/auth/v1"),
+            TokenError::InvalidIssuer,
+        ),
         ("aud", json!("anon"), TokenError::InvalidAudience),
         ("exp", json!(now() - 10), TokenError::Expired),
         ("nbf", json!(now() + 600), TokenError::NotYetValid),
@@ -255,7 +353,14 @@ async fn remote_claims_are_checked() {
         } else {
             claims[name] = value;
         }
-        assert_eq!(verifier.verify(&idp_token(&key, &claims)).await.unwrap_err(), expected, "{name}");
+        assert_eq!(
+            verifier
+                .verify(&idp_token(&key, &claims))
+                .await
+                .unwrap_err(),
+            expected,
+            "{name}"
+        );
     }
 }
 
@@ -263,11 +368,25 @@ async fn remote_claims_are_checked() {
 async fn required_type_is_enforced_when_configured() {
     let key = SigningKey::generate(Algorithm::Es256).unwrap();
     let fetcher = CountingFetcher::serving(&[&key]);
-    let verifier = RemoteVerifier::<NoExtraClaims>::builder(fetcher, IDP, API).require_type("at+jwt").build().unwrap();
+    let verifier = RemoteVerifier::<NoExtraClaims>::builder(fetcher, IDP, API)
+        .require_type("at+jwt")
+        .build()
+        .unwrap();
     // idp_token uses typ JWT: an ID-token-shaped token.
-    assert_eq!(verifier.verify(&idp_token(&key, &idp_claims())).await.unwrap_err(), TokenError::WrongType);
+    assert_eq!(
+        verifier
+            .verify(&idp_token(&key, &idp_claims()))
+            .await
+            .unwrap_err(),
+        TokenError::WrongType
+    );
     let header = json!({"alg": "ES256", "typ": "application/at+jwt", "kid": key.kid()});
-    let token = forge(&header, &idp_claims(), &encoding_key(&key), jsonwebtoken::Algorithm::ES256);
+    let token = forge(
+        &header,
+        &idp_claims(),
+        &encoding_key(&key),
+        jsonwebtoken::Algorithm::ES256,
+    );
     verifier.verify(&token).await.unwrap();
 }
 
@@ -275,7 +394,15 @@ async fn required_type_is_enforced_when_configured() {
 async fn algorithms_outside_the_configured_set_are_refused() {
     let key = SigningKey::generate(Algorithm::EdDsa).unwrap();
     let fetcher = CountingFetcher::serving(&[&key]);
-    let verifier =
-        RemoteVerifier::<Value>::builder(fetcher, IDP, API).algorithms(&[Algorithm::Rs256]).build().unwrap();
-    assert_eq!(verifier.verify(&idp_token(&key, &idp_claims())).await.unwrap_err(), TokenError::AlgorithmNotAccepted);
+    let verifier = RemoteVerifier::builder(fetcher, IDP, API)
+        .algorithms(&[Algorithm::Rs256])
+        .build_with_claims::<Value>()
+        .unwrap();
+    assert_eq!(
+        verifier
+            .verify(&idp_token(&key, &idp_claims()))
+            .await
+            .unwrap_err(),
+        TokenError::AlgorithmNotAccepted
+    );
 }

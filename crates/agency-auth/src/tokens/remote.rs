@@ -124,7 +124,7 @@ struct LoadedKeys {
 /// #     async fn fetch_jwks(&self) -> Result<Vec<u8>, JwksFetchError> { Ok(br#"{"keys":[]}"#.to_vec()) }
 /// # }
 ///
-/// let verifier = RemoteVerifier::<NoExtraClaims>::builder(Arc::new(Empty), "https://tenant.auth0.com/", "my-api")
+/// let verifier = RemoteVerifier::builder(Arc::new(Empty), "https://tenant.auth0.com/", "my-api")
 ///     .algorithms(&[Algorithm::Rs256])
 ///     .min_refresh_interval(Duration::from_secs(60))
 ///     .max_age(Duration::from_secs(3600))
@@ -134,10 +134,10 @@ struct LoadedKeys {
 /// # let _ = verifier;
 ///
 /// // Symmetric algorithms are never accepted from an outside provider.
-/// let hs = RemoteVerifier::<NoExtraClaims>::builder(Arc::new(Empty), "iss", "aud").algorithms(&[Algorithm::Hs256]).build();
+/// let hs = RemoteVerifier::builder(Arc::new(Empty), "iss", "aud").algorithms(&[Algorithm::Hs256]).build();
 /// assert!(hs.is_err());
 /// ```
-pub struct RemoteVerifierBuilder<T = NoExtraClaims> {
+pub struct RemoteVerifierBuilder {
     fetcher: Arc<dyn JwksFetcher>,
     issuer: String,
     audience: String,
@@ -146,10 +146,9 @@ pub struct RemoteVerifierBuilder<T = NoExtraClaims> {
     min_refresh_interval: Duration,
     max_age: Duration,
     required_type: Option<String>,
-    claims: PhantomData<fn() -> T>,
 }
 
-impl<T> fmt::Debug for RemoteVerifierBuilder<T> {
+impl fmt::Debug for RemoteVerifierBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RemoteVerifierBuilder")
             .field("issuer", &self.issuer)
@@ -164,7 +163,7 @@ pub const DEFAULT_MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
 /// Default age after which a provider's JWKS is fetched again.
 pub const DEFAULT_JWKS_MAX_AGE: Duration = Duration::from_secs(15 * 60);
 
-impl<T> RemoteVerifierBuilder<T> {
+impl RemoteVerifierBuilder {
     /// The algorithms accepted (default RS256, ES256 and EdDSA). HS256 is refused by `build`.
     ///
     /// ```
@@ -173,7 +172,7 @@ impl<T> RemoteVerifierBuilder<T> {
     /// # struct E;
     /// # #[async_trait::async_trait]
     /// # impl JwksFetcher for E { async fn fetch_jwks(&self) -> Result<Vec<u8>, JwksFetchError> { Ok(vec![]) } }
-    /// let b = RemoteVerifier::<NoExtraClaims>::builder(Arc::new(E), "i", "a").algorithms(&[Algorithm::Es256]);
+    /// let b = RemoteVerifier::builder(Arc::new(E), "i", "a").algorithms(&[Algorithm::Es256]);
     /// assert!(b.build().is_ok());
     /// ```
     pub fn algorithms(mut self, algorithms: &[Algorithm]) -> Self {
@@ -189,7 +188,7 @@ impl<T> RemoteVerifierBuilder<T> {
     /// # struct E;
     /// # #[async_trait::async_trait]
     /// # impl JwksFetcher for E { async fn fetch_jwks(&self) -> Result<Vec<u8>, JwksFetchError> { Ok(vec![]) } }
-    /// let b = RemoteVerifier::<NoExtraClaims>::builder(Arc::new(E), "i", "a").leeway(std::time::Duration::from_secs(120));
+    /// let b = RemoteVerifier::builder(Arc::new(E), "i", "a").leeway(std::time::Duration::from_secs(120));
     /// assert!(b.build().is_err());
     /// ```
     pub fn leeway(mut self, leeway: Duration) -> Self {
@@ -205,7 +204,7 @@ impl<T> RemoteVerifierBuilder<T> {
     /// # struct E;
     /// # #[async_trait::async_trait]
     /// # impl JwksFetcher for E { async fn fetch_jwks(&self) -> Result<Vec<u8>, JwksFetchError> { Ok(vec![]) } }
-    /// let b = RemoteVerifier::<NoExtraClaims>::builder(Arc::new(E), "i", "a").min_refresh_interval(std::time::Duration::from_secs(10));
+    /// let b = RemoteVerifier::builder(Arc::new(E), "i", "a").min_refresh_interval(std::time::Duration::from_secs(10));
     /// assert!(b.build().is_ok());
     /// ```
     pub fn min_refresh_interval(mut self, interval: Duration) -> Self {
@@ -222,7 +221,7 @@ impl<T> RemoteVerifierBuilder<T> {
     /// # struct E;
     /// # #[async_trait::async_trait]
     /// # impl JwksFetcher for E { async fn fetch_jwks(&self) -> Result<Vec<u8>, JwksFetchError> { Ok(vec![]) } }
-    /// let b = RemoteVerifier::<NoExtraClaims>::builder(Arc::new(E), "i", "a").max_age(std::time::Duration::from_secs(600));
+    /// let b = RemoteVerifier::builder(Arc::new(E), "i", "a").max_age(std::time::Duration::from_secs(600));
     /// assert!(b.build().is_ok());
     /// ```
     pub fn max_age(mut self, max_age: Duration) -> Self {
@@ -238,7 +237,7 @@ impl<T> RemoteVerifierBuilder<T> {
     /// # struct E;
     /// # #[async_trait::async_trait]
     /// # impl JwksFetcher for E { async fn fetch_jwks(&self) -> Result<Vec<u8>, JwksFetchError> { Ok(vec![]) } }
-    /// let b = RemoteVerifier::<NoExtraClaims>::builder(Arc::new(E), "i", "a").require_type("at+jwt");
+    /// let b = RemoteVerifier::builder(Arc::new(E), "i", "a").require_type("at+jwt");
     /// assert!(b.build().is_ok());
     /// ```
     pub fn require_type(mut self, typ: impl Into<String>) -> Self {
@@ -255,9 +254,26 @@ impl<T> RemoteVerifierBuilder<T> {
     /// # struct E;
     /// # #[async_trait::async_trait]
     /// # impl JwksFetcher for E { async fn fetch_jwks(&self) -> Result<Vec<u8>, JwksFetchError> { Ok(vec![]) } }
-    /// assert!(RemoteVerifier::<NoExtraClaims>::builder(Arc::new(E), "i", "").build().is_err());
+    /// assert!(RemoteVerifier::builder(Arc::new(E), "i", "").build().is_err());
     /// ```
-    pub fn build(self) -> Result<RemoteVerifier<T>, KeyError> {
+    pub fn build(self) -> Result<RemoteVerifier<NoExtraClaims>, KeyError> {
+        self.build_with_claims()
+    }
+
+    /// Like [`build`](Self::build), keeping the provider's other claims as `T` (for example
+    /// `serde_json::Value`, or a struct of the claims the application reads).
+    ///
+    /// ```
+    /// # use agency_auth::tokens::*;
+    /// # use std::sync::Arc;
+    /// # struct E;
+    /// # #[async_trait::async_trait]
+    /// # impl JwksFetcher for E { async fn fetch_jwks(&self) -> Result<Vec<u8>, JwksFetchError> { Ok(vec![]) } }
+    /// let verifier: RemoteVerifier<serde_json::Value> =
+    ///     RemoteVerifier::builder(Arc::new(E), "i", "a").build_with_claims().unwrap();
+    /// # let _ = verifier;
+    /// ```
+    pub fn build_with_claims<T>(self) -> Result<RemoteVerifier<T>, KeyError> {
         if self.issuer.is_empty() || self.audience.is_empty() {
             return Err(KeyError::InvalidConfig(
                 "issuer and audience must not be empty",
@@ -288,7 +304,14 @@ impl<T> RemoteVerifierBuilder<T> {
     }
 }
 
-/// Verifies tokens of an outside identity provider; see the [module docs](self).
+/// Verifies tokens of an outside identity provider.
+///
+/// Keys come only from the configured [`JwksFetcher`]; only RS256, ES256 and EdDSA keys are used
+/// and a token's `alg` must equal its key's; an unknown `kid` refreshes the keys at most once per
+/// `min_refresh_interval`; keys older than `max_age` are refetched and the last good keys stay in
+/// use while the provider is down. Form, header and claim checks are those of
+/// [`TokenVerifier`](super::TokenVerifier) (`exp`, `iss`, `aud`, `sub` required), and `typ` only
+/// when [`require_type`](RemoteVerifierBuilder::require_type) is set.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -301,7 +324,7 @@ impl<T> RemoteVerifierBuilder<T> {
 /// }
 ///
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-/// let verifier = RemoteVerifier::<NoExtraClaims>::builder(Arc::new(Unreachable), "https://idp/", "api").build().unwrap();
+/// let verifier = RemoteVerifier::builder(Arc::new(Unreachable), "https://idp/", "api").build().unwrap();
 /// let token = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsifQ.e30.c2ln";
 /// assert_eq!(verifier.verify(token).await.unwrap_err(), TokenError::KeysUnavailable);
 /// # });
@@ -334,7 +357,7 @@ impl<T> fmt::Debug for RemoteVerifier<T> {
     }
 }
 
-impl<T> RemoteVerifier<T> {
+impl RemoteVerifier<NoExtraClaims> {
     /// Starts configuring a verifier for tokens with this `iss` and `aud`, whose keys `fetcher`
     /// provides.
     ///
@@ -344,7 +367,7 @@ impl<T> RemoteVerifier<T> {
     /// # struct E;
     /// # #[async_trait::async_trait]
     /// # impl JwksFetcher for E { async fn fetch_jwks(&self) -> Result<Vec<u8>, JwksFetchError> { Ok(vec![]) } }
-    /// let verifier = RemoteVerifier::<NoExtraClaims>::builder(Arc::new(E), "https://project.supabase.co/auth/v1", "authenticated")
+    /// let verifier = RemoteVerifier::builder(Arc::new(E), "https://project.supabase.co/auth/v1", "authenticated")
     ///     .build()
     ///     .unwrap();
     /// # let _ = verifier;
@@ -353,7 +376,7 @@ impl<T> RemoteVerifier<T> {
         fetcher: Arc<dyn JwksFetcher>,
         issuer: impl Into<String>,
         audience: impl Into<String>,
-    ) -> RemoteVerifierBuilder<T> {
+    ) -> RemoteVerifierBuilder {
         RemoteVerifierBuilder {
             fetcher,
             issuer: issuer.into(),
@@ -363,10 +386,11 @@ impl<T> RemoteVerifier<T> {
             min_refresh_interval: DEFAULT_MIN_REFRESH_INTERVAL,
             max_age: DEFAULT_JWKS_MAX_AGE,
             required_type: None,
-            claims: PhantomData,
         }
     }
+}
 
+impl<T> RemoteVerifier<T> {
     fn current_keys(&self) -> Option<Arc<LoadedKeys>> {
         self.keys
             .read()
@@ -423,7 +447,7 @@ impl<T: DeserializeOwned> RemoteVerifier<T> {
     /// # #[async_trait::async_trait]
     /// # impl JwksFetcher for E { async fn fetch_jwks(&self) -> Result<Vec<u8>, JwksFetchError> { Ok(br#"{"keys":[]}"#.to_vec()) } }
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-    /// let verifier = RemoteVerifier::<NoExtraClaims>::builder(Arc::new(E), "i", "a").build().unwrap();
+    /// let verifier = RemoteVerifier::builder(Arc::new(E), "i", "a").build().unwrap();
     /// assert_eq!(verifier.verify("a.b").await.unwrap_err(), TokenError::Malformed);
     /// # });
     /// ```

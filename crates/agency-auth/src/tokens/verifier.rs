@@ -1,25 +1,6 @@
-//! The strict access-token verifier.
-//!
-//! Every token goes through these checks, in this order, and the first failure refuses it:
-//!
-//! 1. at most [`MAX_TOKEN_BYTES`](super::MAX_TOKEN_BYTES) long;
-//! 2. a token seen before (same SHA-256 of the whole text) is answered from the cache, after
-//!    re-checking that its key has not been retired, its `exp`/`nbf`/`iat` against the clock and
-//!    the revocation check (steps 3 to 9 are what put it in the cache);
-//! 3. exactly three non-empty unpadded base64url parts;
-//! 4. the raw header: no duplicate members, no `crit`/`jku`/`x5u`/`x5c`/`jwk`/`enc`/`zip`/`b64`;
-//! 5. `alg` is exactly one of `HS256`, `RS256`, `ES256`, `EdDSA` (so `none` in any spelling fails);
-//! 6. `typ` is `at+jwt` (RFC 9068), so ID tokens or other JWTs signed by the same key cannot stand
-//!    in for an access token;
-//! 7. `kid` names a key of the key set, and `alg` is that key's algorithm (the algorithm comes
-//!    from the key, never from the token: no HS/RS confusion);
-//! 8. the signature verifies (ES256 signatures with r = 0 or s = 0 are refused first);
-//! 9. the claims: `exp`, `iss`, `aud` and the rest present, `iss` and `aud` the configured ones,
-//!    `exp`, `nbf`, `iat` within the leeway (at most 60 s);
-//! 10. the revocation check (an error from it refuses the token).
+//! The strict access-token verifier and its builder.
 
 use std::fmt;
-use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,7 +21,25 @@ use crate::revocation::{RevocationCheck, RevocationQuery};
 /// Largest leeway a verifier accepts for clock skew.
 pub const MAX_LEEWAY: Duration = Duration::from_secs(60);
 
-/// Verifies access tokens issued with a [`KeySet`]; see the [module docs](self) for every check.
+/// Verifies access tokens issued with a [`KeySet`].
+///
+/// Every token goes through these checks, in this order, and the first failure refuses it:
+///
+/// 1. at most [`MAX_TOKEN_BYTES`](super::MAX_TOKEN_BYTES) long;
+/// 2. a token seen before (same SHA-256 of the whole text) is answered from the cache, after
+///    re-checking that its key has not been retired, its `exp`/`nbf`/`iat` against the clock and
+///    the revocation check (steps 3 to 9 are what put it in the cache);
+/// 3. exactly three non-empty unpadded base64url parts;
+/// 4. the raw header: no duplicate members, no `crit`/`jku`/`x5u`/`x5c`/`jwk`/`enc`/`zip`/`b64`;
+/// 5. `alg` is exactly one of `HS256`, `RS256`, `ES256`, `EdDSA` (so `none` in any spelling fails);
+/// 6. `typ` is `at+jwt` (RFC 9068), so ID tokens or other JWTs signed by the same key cannot stand
+///    in for an access token;
+/// 7. `kid` names a key of the key set, and `alg` is that key's algorithm (the algorithm comes
+///    from the key, never from the token: no HS/RS confusion);
+/// 8. the signature verifies (ES256 signatures with r = 0 or s = 0 are refused first);
+/// 9. the claims: `exp`, `iss`, `aud` and the rest present, `iss` and `aud` the configured ones,
+///    `exp`, `nbf`, `iat` within the leeway (at most 60 s);
+/// 10. the revocation check (an error from it refuses the token).
 ///
 /// Cheap to share behind an `Arc`; `verify` takes `&self`.
 ///
@@ -93,7 +92,7 @@ impl<T> fmt::Debug for TokenVerifier<T> {
 /// use agency_auth::tokens::{Algorithm, KeySet, SigningKey, TokenVerifier};
 ///
 /// let keys = KeySet::new(SigningKey::generate(Algorithm::Hs256).unwrap());
-/// let verifier = TokenVerifier::<agency_auth::tokens::NoExtraClaims>::builder(keys.clone(), "iss", "aud")
+/// let verifier = TokenVerifier::builder(keys.clone(), "iss", "aud")
 ///     .leeway(Duration::from_secs(30))
 ///     .cache_capacity(1_000)
 ///     .build()
@@ -101,22 +100,21 @@ impl<T> fmt::Debug for TokenVerifier<T> {
 /// # let _ = verifier;
 ///
 /// // More than 60 s of leeway is a configuration error.
-/// let too_lax = TokenVerifier::<agency_auth::tokens::NoExtraClaims>::builder(keys, "iss", "aud")
+/// let too_lax = TokenVerifier::builder(keys, "iss", "aud")
 ///     .leeway(Duration::from_secs(61))
 ///     .build();
 /// assert!(too_lax.is_err());
 /// ```
-pub struct TokenVerifierBuilder<T = NoExtraClaims> {
+pub struct TokenVerifierBuilder {
     keys: KeySet,
     issuer: String,
     audience: String,
     leeway: Duration,
     revocation: Option<Arc<dyn RevocationCheck>>,
     cache_capacity: usize,
-    claims: PhantomData<fn() -> T>,
 }
 
-impl<T> fmt::Debug for TokenVerifierBuilder<T> {
+impl fmt::Debug for TokenVerifierBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenVerifierBuilder")
             .field("issuer", &self.issuer)
@@ -128,14 +126,14 @@ impl<T> fmt::Debug for TokenVerifierBuilder<T> {
     }
 }
 
-impl<T> TokenVerifierBuilder<T> {
+impl TokenVerifierBuilder {
     /// Clock-skew allowance for `exp`, `nbf` and `iat`; default 0, at most [`MAX_LEEWAY`]
     /// (`build` refuses more).
     ///
     /// ```
     /// # use agency_auth::tokens::*;
     /// # let keys = KeySet::new(SigningKey::generate(Algorithm::Hs256).unwrap());
-    /// let builder = TokenVerifier::<NoExtraClaims>::builder(keys, "iss", "aud").leeway(std::time::Duration::from_secs(5));
+    /// let builder = TokenVerifier::builder(keys, "iss", "aud").leeway(std::time::Duration::from_secs(5));
     /// assert!(builder.build().is_ok());
     /// ```
     pub fn leeway(mut self, leeway: Duration) -> Self {
@@ -157,7 +155,7 @@ impl<T> TokenVerifierBuilder<T> {
     ///     async fn is_revoked(&self, _: &RevocationQuery<'_>) -> Result<bool, RevocationError> { Ok(false) }
     /// }
     /// # let keys = KeySet::new(SigningKey::generate(Algorithm::Hs256).unwrap());
-    /// let verifier = TokenVerifier::<NoExtraClaims>::builder(keys, "iss", "aud")
+    /// let verifier = TokenVerifier::builder(keys, "iss", "aud")
     ///     .revocation(Arc::new(NothingRevoked))
     ///     .build()
     ///     .unwrap();
@@ -174,7 +172,7 @@ impl<T> TokenVerifierBuilder<T> {
     /// ```
     /// # use agency_auth::tokens::*;
     /// # let keys = KeySet::new(SigningKey::generate(Algorithm::Hs256).unwrap());
-    /// let verifier = TokenVerifier::<NoExtraClaims>::builder(keys, "iss", "aud").cache_capacity(0).build().unwrap();
+    /// let verifier = TokenVerifier::builder(keys, "iss", "aud").cache_capacity(0).build().unwrap();
     /// assert_eq!(verifier.cached_tokens(), 0);
     /// ```
     pub fn cache_capacity(mut self, capacity: usize) -> Self {
@@ -187,9 +185,23 @@ impl<T> TokenVerifierBuilder<T> {
     /// ```
     /// # use agency_auth::tokens::*;
     /// # let keys = KeySet::new(SigningKey::generate(Algorithm::Hs256).unwrap());
-    /// assert!(TokenVerifier::<NoExtraClaims>::builder(keys, "", "aud").build().is_err());
+    /// assert!(TokenVerifier::builder(keys, "", "aud").build().is_err());
     /// ```
-    pub fn build(self) -> Result<TokenVerifier<T>, KeyError> {
+    pub fn build(self) -> Result<TokenVerifier<NoExtraClaims>, KeyError> {
+        self.build_with_claims()
+    }
+
+    /// Like [`build`](Self::build), for tokens carrying application claims `T`.
+    ///
+    /// ```
+    /// # use agency_auth::tokens::*;
+    /// #[derive(serde::Deserialize)]
+    /// struct Scopes { scope: String }
+    /// # let keys = KeySet::new(SigningKey::generate(Algorithm::Hs256).unwrap());
+    /// let verifier: TokenVerifier<Scopes> = TokenVerifier::builder(keys, "iss", "aud").build_with_claims().unwrap();
+    /// # let _ = verifier;
+    /// ```
+    pub fn build_with_claims<T>(self) -> Result<TokenVerifier<T>, KeyError> {
         if self.issuer.is_empty() {
             return Err(KeyError::InvalidConfig("issuer must not be empty"));
         }
@@ -213,20 +225,20 @@ impl<T> TokenVerifierBuilder<T> {
     }
 }
 
-impl<T> TokenVerifier<T> {
+impl TokenVerifier<NoExtraClaims> {
     /// Starts configuring a verifier for tokens signed by `keys` with this `iss` and `aud`.
     ///
     /// ```
     /// # use agency_auth::tokens::*;
     /// let keys = KeySet::new(SigningKey::generate(Algorithm::EdDsa).unwrap());
-    /// let verifier = TokenVerifier::<NoExtraClaims>::builder(keys, "agency-swarm", "swarm-api").build().unwrap();
+    /// let verifier = TokenVerifier::builder(keys, "agency-swarm", "swarm-api").build().unwrap();
     /// # let _ = verifier;
     /// ```
     pub fn builder(
         keys: KeySet,
         issuer: impl Into<String>,
         audience: impl Into<String>,
-    ) -> TokenVerifierBuilder<T> {
+    ) -> TokenVerifierBuilder {
         TokenVerifierBuilder {
             keys,
             issuer: issuer.into(),
@@ -234,16 +246,17 @@ impl<T> TokenVerifier<T> {
             leeway: Duration::ZERO,
             revocation: None,
             cache_capacity: DEFAULT_CACHE_CAPACITY,
-            claims: PhantomData,
         }
     }
+}
 
+impl<T> TokenVerifier<T> {
     /// Number of tokens currently in the verified-token cache.
     ///
     /// ```
     /// # use agency_auth::tokens::*;
     /// # let keys = KeySet::new(SigningKey::generate(Algorithm::Hs256).unwrap());
-    /// let verifier = TokenVerifier::<NoExtraClaims>::builder(keys, "iss", "aud").build().unwrap();
+    /// let verifier = TokenVerifier::builder(keys, "iss", "aud").build().unwrap();
     /// assert_eq!(verifier.cached_tokens(), 0);
     /// ```
     pub fn cached_tokens(&self) -> usize {
@@ -252,13 +265,13 @@ impl<T> TokenVerifier<T> {
 }
 
 impl<T: DeserializeOwned + Send + Sync + 'static> TokenVerifier<T> {
-    /// Verifies `token` and returns its claims. See the [module docs](self) for the checks.
+    /// Verifies `token` and returns its claims. See [`TokenVerifier`] for the checks.
     ///
     /// ```
     /// # use agency_auth::tokens::*;
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let keys = KeySet::new(SigningKey::generate(Algorithm::Hs256).unwrap());
-    /// let verifier = TokenVerifier::<NoExtraClaims>::builder(keys, "iss", "aud").build().unwrap();
+    /// let verifier = TokenVerifier::builder(keys, "iss", "aud").build().unwrap();
     /// assert_eq!(verifier.verify("not a token").await.unwrap_err(), TokenError::Malformed);
     /// # });
     /// ```

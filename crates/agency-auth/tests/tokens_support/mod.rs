@@ -1,6 +1,12 @@
 //! Helpers shared by the token integration tests: forging tokens with chosen headers and claims,
 //! and small revocation checks.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic, unreachable_pub)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)]
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -36,12 +42,27 @@ pub fn b64(bytes: &[u8]) -> String {
 }
 
 /// A token with exactly this header and these claims, signed with `key` under `alg`.
-pub fn forge(header: &Value, claims: &Value, key: &EncodingKey, alg: jsonwebtoken::Algorithm) -> String {
-    forge_raw(&serde_json::to_string(header).unwrap(), &serde_json::to_string(claims).unwrap(), key, alg)
+pub fn forge(
+    header: &Value,
+    claims: &Value,
+    key: &EncodingKey,
+    alg: jsonwebtoken::Algorithm,
+) -> String {
+    forge_raw(
+        &serde_json::to_string(header).unwrap(),
+        &serde_json::to_string(claims).unwrap(),
+        key,
+        alg,
+    )
 }
 
 /// Like [`forge`] but with header and claims given as raw JSON text (for duplicate members).
-pub fn forge_raw(header: &str, claims: &str, key: &EncodingKey, alg: jsonwebtoken::Algorithm) -> String {
+pub fn forge_raw(
+    header: &str,
+    claims: &str,
+    key: &EncodingKey,
+    alg: jsonwebtoken::Algorithm,
+) -> String {
     let message = format!("{}.{}", b64(header.as_bytes()), b64(claims.as_bytes()));
     let signature = jsonwebtoken::crypto::sign(message.as_bytes(), key, alg).unwrap();
     format!("{message}.{signature}")
@@ -79,7 +100,9 @@ impl RevokedSet {
 impl RevocationCheck for RevokedSet {
     async fn is_revoked(&self, query: &RevocationQuery<'_>) -> Result<bool, RevocationError> {
         self.asked.fetch_add(1, Ordering::SeqCst);
-        let session = query.session_id.is_some_and(|s| self.sessions.lock().unwrap().contains(s));
+        let session = query
+            .session_id
+            .is_some_and(|s| self.sessions.lock().unwrap().contains(s));
         Ok(session || self.token_ids.lock().unwrap().contains(query.token_id))
     }
 }
