@@ -904,3 +904,34 @@ async fn store_errors_do_not_echo_values() {
     })
     .await;
 }
+
+/// An in-memory SQLite database lives as long as the store: the pool keeps its one connection.
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn sqlite_in_memory_database_keeps_its_data() {
+    let store = agency_auth::store::SqliteStore::connect("sqlite::memory:")
+        .await
+        .unwrap();
+    let alice = user("t1", "alice", t0());
+    store.create_user(&alice).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(
+        store.get_user(&alice.id).await.unwrap(),
+        normalized_user(&alice)
+    );
+    users_unique_username_across_tenants(&store).await;
+}
+
+/// Invalid connection settings are configuration errors that do not echo the URL.
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn postgres_invalid_schema_name_is_refused_before_connecting() {
+    let error = agency_auth::store::PostgresStore::connect_with_schema(
+        "postgres://user:hunter2@127.0.0.1:1/db",
+        "x\"; DROP SCHEMA public; --",
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(error, StoreError::Config(_)), "{error:?}");
+    assert!(!format!("{error}").contains("hunter2"));
+}
