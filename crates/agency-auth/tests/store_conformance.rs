@@ -126,8 +126,10 @@ fn api_key(id: &str, owner: &str, created_at: OffsetDateTime) -> ApiKeyRecord {
 // ---------------------------------------------------------------- users
 
 async fn users_round_trip(store: &dyn UserStore) {
+    assert_eq!(store.count_users().await.unwrap(), 0);
     let alice = user("t1", "alice", t0());
     store.create_user(&alice).await.unwrap();
+    assert_eq!(store.count_users().await.unwrap(), 1);
     assert_eq!(
         store.get_user(&alice.id).await.unwrap(),
         normalized_user(&alice)
@@ -236,7 +238,9 @@ async fn users_updates_and_delete(store: &dyn UserStore) {
         assert!(matches!(result, Err(StoreError::NotFound)));
     }
 
+    let count = store.count_users().await.unwrap();
     store.delete_user(&dave.id).await.unwrap();
+    assert_eq!(store.count_users().await.unwrap(), count - 1);
     assert!(matches!(
         store.get_user(&dave.id).await,
         Err(StoreError::NotFound)

@@ -232,6 +232,13 @@ impl CachedRevocationChecker {
             .snapshot
             .write()
             .map_err(|_| RevocationError("revocation cache lock poisoned".into()))?;
+        if snapshot
+            .loaded_at
+            .is_some_and(|loaded_at| loaded_at > started)
+        {
+            // A refresh that started later has already installed newer state.
+            return Ok(count);
+        }
         let mut local = std::mem::take(&mut snapshot.local);
         local.retain(|entry| entry.is_in_force_at(now));
         for entry in &local {

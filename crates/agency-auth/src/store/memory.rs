@@ -165,6 +165,10 @@ impl UserStore for MemoryStore {
             .ok_or(StoreError::NotFound)
     }
 
+    async fn count_users(&self) -> Result<u64, StoreError> {
+        Ok(self.lock()?.users.len() as u64)
+    }
+
     async fn list_users_by_tenant(&self, tenant_id: &str) -> Result<Vec<UserRecord>, StoreError> {
         let inner = self.lock()?;
         let mut users: Vec<UserRecord> = inner

@@ -282,6 +282,14 @@ impl UserStore for SqliteStore {
         user_from_row(&row)
     }
 
+    async fn count_users(&self) -> Result<u64, StoreError> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM auth_users")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+        u64::try_from(count).map_err(|_| StoreError::Backend("negative user count".into()))
+    }
+
     async fn list_users_by_tenant(&self, tenant_id: &str) -> Result<Vec<UserRecord>, StoreError> {
         sqlx::query(select_users!(
             "WHERE tenant_id = ?1 ORDER BY created_at, id"

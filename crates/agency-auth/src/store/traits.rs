@@ -32,6 +32,8 @@ pub trait UserStore: Send + Sync {
     async fn get_user(&self, id: &str) -> Result<UserRecord, StoreError>;
     /// The user with this exact username, or [`StoreError::NotFound`].
     async fn get_user_by_username(&self, username: &str) -> Result<UserRecord, StoreError>;
+    /// How many users exist in all tenants (for example to bootstrap a first admin).
+    async fn count_users(&self) -> Result<u64, StoreError>;
     /// Users of a tenant, oldest first (ties by id).
     async fn list_users_by_tenant(&self, tenant_id: &str) -> Result<Vec<UserRecord>, StoreError>;
     /// Sets the role and `updated_at`; returns the updated user.
