@@ -353,6 +353,25 @@ impl SigningKey {
         Ok(pem_encode("PRIVATE KEY", der))
     }
 
+    /// The HS256 secret, zeroized when dropped, so that a generated secret can be kept (for
+    /// example in a file with mode 0600) and loaded again with
+    /// [`SigningKey::from_hs256_secret`]. Asymmetric keys answer [`KeyError::AlgorithmMismatch`]:
+    /// use [`SigningKey::to_pkcs8_pem`] for them.
+    ///
+    /// ```
+    /// use agency_auth::tokens::{Algorithm, SigningKey};
+    /// let key = SigningKey::generate(Algorithm::Hs256).unwrap();
+    /// let secret = key.export_hs256_secret().unwrap();
+    /// assert_eq!(SigningKey::from_hs256_secret(&secret).unwrap().kid(), key.kid());
+    /// assert!(SigningKey::generate(Algorithm::EdDsa).unwrap().export_hs256_secret().is_err());
+    /// ```
+    pub fn export_hs256_secret(&self) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+        if self.algorithm != Algorithm::Hs256 {
+            return Err(KeyError::AlgorithmMismatch(Algorithm::Hs256.as_str()));
+        }
+        Ok(Zeroizing::new(self.encoding.as_bytes().to_vec()))
+    }
+
     /// The public key as SubjectPublicKeyInfo PEM (`-----BEGIN PUBLIC KEY-----`), for services
     /// that verify without a JWKS endpoint. `None` for HS256.
     ///
