@@ -194,7 +194,7 @@ async fn unknown_user_dummy_verification_is_always_invalid() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_user_dummy_verification_does_real_work() {
     let config = PasswordHasherConfig::default()
-        .with_params(Argon2Params::new(2 * 1024, 2, 1).unwrap())
+        .with_params(Argon2Params::new(8 * 1024, 2, 1).unwrap())
         .with_workers(1)
         .with_queue_capacity(1);
     let hasher = PasswordHasher::new(config).unwrap();
@@ -501,6 +501,11 @@ fn invalid_configurations_are_refused() {
         Err(PasswordError::InvalidConfig(_))
     ));
     assert!(Argon2Params::new(64, 0, 1).is_err());
+    let huge_queue = PasswordHasherConfig::default().with_queue_capacity(usize::MAX);
+    assert!(matches!(
+        PasswordHasher::new(huge_queue),
+        Err(PasswordError::InvalidConfig(_))
+    ));
 }
 
 proptest! {

@@ -71,6 +71,36 @@ pub struct ApiKeyRecord {
     pub last_used_at: Option<OffsetDateTime>,
 }
 
+impl ApiKeyRecord {
+    /// The [`Principal`](crate::Principal) a verified key authenticates as: its owner, in the
+    /// owner's tenant, with the owner's *current* role (look it up; a key must not outlive a
+    /// demotion), limited to the key's scopes.
+    ///
+    /// ```
+    /// # use agency_auth::api_keys::ApiKeyRecord;
+    /// # use time::OffsetDateTime;
+    /// # let record = ApiKeyRecord {
+    /// #     id: "k1".into(), owner_id: "user-42".into(), tenant_id: "acme".into(), name: "n".into(),
+    /// #     scopes: vec!["config:read".into()], secret_hash: vec![], hash_key_version: 1,
+    /// #     created_at: OffsetDateTime::UNIX_EPOCH, expires_at: None, revoked_at: None, last_used_at: None,
+    /// # };
+    /// let principal = record.principal("operator");
+    /// assert_eq!(principal.user_id(), "user-42");
+    /// assert_eq!(principal.api_key_id(), Some("k1"));
+    /// assert!(principal.scope_allows("config:read"));
+    /// assert!(!principal.scope_allows("agents:delete"));
+    /// ```
+    pub fn principal(&self, owner_role: impl Into<String>) -> crate::Principal {
+        crate::Principal::from_api_key(
+            self.owner_id.clone(),
+            self.tenant_id.clone(),
+            owner_role,
+            self.id.clone(),
+            self.scopes.clone(),
+        )
+    }
+}
+
 impl fmt::Debug for ApiKeyRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ApiKeyRecord")

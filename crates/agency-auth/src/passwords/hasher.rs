@@ -18,6 +18,10 @@ use tokio::sync::oneshot;
 use super::phc::{self, OUTPUT_LEN, SALT_LEN, StoredHash};
 use super::{Argon2Params, Password, PasswordError, PasswordPolicy};
 
+/// Largest queue capacity accepted (the queue's slots are allocated up front).
+pub const MAX_QUEUE_CAPACITY: usize = 1_000_000;
+/// Default queue capacity per worker thread.
+pub const DEFAULT_QUEUE_PER_WORKER: usize = 64;
 /// Default upper bound on the memory cost of a stored hash accepted for verification (256 MiB).
 pub const DEFAULT_MAX_STORED_M_COST_KIB: u32 = 256 * 1024;
 /// Default upper bound on the passes of a stored hash accepted for verification.
@@ -70,6 +74,8 @@ impl Verification {
 ///     .with_workers(4)
 ///     .with_queue_capacity(256);
 /// assert_eq!(config.workers(), 4);
+/// assert_eq!(config.queue_capacity(), 256);
+/// assert_eq!(PasswordHasherConfig::default().with_workers(3).queue_capacity(), 3 * 64);
 /// # Ok::<(), agency_auth::passwords::PasswordError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,7 +83,7 @@ pub struct PasswordHasherConfig {
     params: Argon2Params,
     policy: PasswordPolicy,
     workers: usize,
-    queue_capacity: usize,
+    queue_capacity: Option<usize>,
     max_stored_m_cost_kib: u32,
     max_stored_t_cost: u32,
     max_stored_p_cost: u32,
@@ -85,14 +91,14 @@ pub struct PasswordHasherConfig {
 
 impl Default for PasswordHasherConfig {
     /// OWASP parameters, the default policy, one worker per available CPU (at least one), and a
-    /// queue of 64 requests per worker.
+    /// queue of [`DEFAULT_QUEUE_PER_WORKER`] requests per worker.
     fn default() -> Self {
         let workers = thread::available_parallelism().map_or(1, |n| n.get());
         Self {
             params: Argon2Params::OWASP,
             policy: PasswordPolicy::default(),
             workers,
-            queue_capacity: workers * 64,
+            queue_capacity: None,
             max_stored_m_cost_kib: DEFAULT_MAX_STORED_M_COST_KIB,
             max_stored_t_cost: DEFAULT_MAX_STORED_T_COST,
             max_stored_p_cost: DEFAULT_MAX_STORED_P_COST,
@@ -123,12 +129,12 @@ impl PasswordHasherConfig {
         self
     }
 
-    /// Requests that may wait for a worker; beyond it, calls fail with
-    /// [`PasswordError::Overloaded`]. Zero means a request is accepted only when a worker is
-    /// idle and waiting.
+    /// Requests that may wait for a worker (default: [`DEFAULT_QUEUE_PER_WORKER`] per worker);
+    /// beyond it, calls fail with [`PasswordError::Overloaded`]. Zero means a request is accepted
+    /// only when a worker is idle and waiting for one.
     #[must_use]
     pub fn with_queue_capacity(mut self, capacity: usize) -> Self {
-        self.queue_capacity = capacity;
+        self.queue_capacity = Some(capacity);
         self
     }
 
@@ -160,12 +166,18 @@ impl PasswordHasherConfig {
     /// Capacity of the waiting queue.
     pub fn queue_capacity(&self) -> usize {
         self.queue_capacity
+            .unwrap_or(self.workers.saturating_mul(DEFAULT_QUEUE_PER_WORKER))
     }
 
     fn validate(&self) -> Result<Params, PasswordError> {
         if self.workers == 0 || self.workers > 1024 {
             return Err(PasswordError::InvalidConfig(
                 "workers must be between 1 and 1024",
+            ));
+        }
+        if self.queue_capacity() > MAX_QUEUE_CAPACITY {
+            return Err(PasswordError::InvalidConfig(
+                "queue capacity must be at most 1,000,000",
             ));
         }
         if self.max_stored_m_cost_kib < self.params.m_cost_kib()
@@ -265,7 +277,7 @@ impl PasswordHasher {
     /// on first use.
     pub fn new(config: PasswordHasherConfig) -> Result<Self, PasswordError> {
         let current = config.validate()?;
-        let (sender, receiver) = mpsc::sync_channel::<Request>(config.queue_capacity);
+        let (sender, receiver) = mpsc::sync_channel::<Request>(config.queue_capacity());
         let receiver = Arc::new(Mutex::new(receiver));
         for index in 0..config.workers {
             let receiver = Arc::clone(&receiver);

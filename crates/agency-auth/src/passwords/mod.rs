@@ -46,7 +46,8 @@ mod secret;
 
 pub use hasher::{
     DEFAULT_MAX_STORED_M_COST_KIB, DEFAULT_MAX_STORED_P_COST, DEFAULT_MAX_STORED_T_COST,
-    PasswordHasher, PasswordHasherConfig, Verification,
+    DEFAULT_QUEUE_PER_WORKER, MAX_QUEUE_CAPACITY, PasswordHasher, PasswordHasherConfig,
+    Verification,
 };
 pub use phc::Argon2Params;
 pub use policy::{
