@@ -436,6 +436,60 @@ mod tests {
         }
     }
 
+    mod model {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn target() -> impl Strategy<Value = RevocationTarget> {
+            // Small alphabets so that queries hit entries often.
+            prop_oneof![
+                "[ab]".prop_map(RevocationTarget::Session),
+                "[ab]".prop_map(RevocationTarget::Token),
+                ("[ab]", -5i64..5).prop_map(|(user_id, secs)| {
+                    RevocationTarget::UserTokensIssuedBefore {
+                        user_id,
+                        before: OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(1000 + secs),
+                    }
+                }),
+            ]
+        }
+
+        proptest! {
+            /// The cache answers exactly what the plain rule over the entries answers, whether
+            /// the entries were revoked through this instance or loaded from the store.
+            #[test]
+            fn cache_agrees_with_the_entries(
+                targets in proptest::collection::vec(target(), 0..8),
+                queries in proptest::collection::vec(
+                    ("[ab]", proptest::option::of("[ab]"), "[ab]", -6i64..6), 1..16),
+            ) {
+                let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+                runtime.block_on(async {
+                    let store = Arc::new(MemoryStore::new());
+                    let local = CachedRevocationChecker::new(store.clone(), RevocationCacheConfig::default()).unwrap();
+                    local.refresh().await.unwrap();
+                    for target in &targets {
+                        local.revoke_at(target.clone(), OffsetDateTime::now_utc()).await.unwrap();
+                    }
+                    let remote = CachedRevocationChecker::new(store, RevocationCacheConfig::default()).unwrap();
+                    remote.refresh().await.unwrap();
+                    for (subject, sid, jti, secs) in &queries {
+                        let query = RevocationQuery {
+                            subject,
+                            session_id: sid.as_deref(),
+                            token_id: jti,
+                            issued_at: OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(1000 + secs),
+                        };
+                        let expected = targets.iter().any(|target| target.matches(&query));
+                        prop_assert_eq!(local.check_cached(&query).unwrap(), expected);
+                        prop_assert_eq!(remote.check_cached(&query).unwrap(), expected);
+                    }
+                    Ok(())
+                })?;
+            }
+        }
+    }
+
     #[test]
     fn invalid_configs_are_refused() {
         let store: Arc<dyn RevocationStore> = Arc::new(MemoryStore::new());
