@@ -437,6 +437,15 @@ fn last_used_tracker_writes_once_per_interval_under_load() {
     );
 }
 
+#[test]
+fn shared_types_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<ApiKeyManager>();
+    assert_send_sync::<LastUsedTracker>();
+    assert_send_sync::<ApiKeyRecord>();
+    assert_send_sync::<agency_auth::Principal>();
+}
+
 fn shared_manager() -> &'static ApiKeyManager {
     static MANAGER: std::sync::OnceLock<ApiKeyManager> = std::sync::OnceLock::new();
     MANAGER.get_or_init(manager)

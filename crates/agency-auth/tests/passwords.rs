@@ -295,6 +295,43 @@ async fn many_concurrent_verifications_within_the_queue_all_complete() {
     }
 }
 
+/// argon2 runs on the pool's threads: a single-threaded runtime keeps serving other tasks while
+/// a (deliberately expensive) verification is in progress. Were the work done inside the future's
+/// poll, the runtime's only thread would be stuck in it and the verification would be finished
+/// before any other task ran.
+#[tokio::test(flavor = "current_thread")]
+async fn hashing_never_blocks_the_async_runtime() {
+    let hasher = PasswordHasher::new(
+        PasswordHasherConfig::default()
+            .with_params(Argon2Params::new(64 * 1024, 3, 1).unwrap())
+            .with_workers(1),
+    )
+    .unwrap();
+    let verification = {
+        let hasher = hasher.clone();
+        tokio::spawn(async move {
+            hasher
+                .verify_dummy(&Password::from("slow on purpose"))
+                .await
+        })
+    };
+    let other_work = tokio::spawn(async { 6 * 7 });
+    assert_eq!(other_work.await.unwrap(), 42);
+    assert!(
+        !verification.is_finished(),
+        "the runtime thread ran the argon2 work itself"
+    );
+    assert_eq!(verification.await.unwrap().unwrap(), Verification::Invalid);
+}
+
+#[test]
+fn shared_types_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<PasswordHasher>();
+    assert_send_sync::<Password>();
+    assert_send_sync::<PasswordError>();
+}
+
 #[tokio::test]
 async fn policy_is_enforced_when_hashing() {
     let hasher = hasher(small());

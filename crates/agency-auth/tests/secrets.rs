@@ -213,6 +213,13 @@ fn debug_output_has_no_key_material() {
     );
 }
 
+#[test]
+fn keyring_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<SecretsKeyring>();
+    assert_send_sync::<SecretsError>();
+}
+
 fn shared_ring() -> &'static SecretsKeyring {
     static RING: std::sync::OnceLock<SecretsKeyring> = std::sync::OnceLock::new();
     RING.get_or_init(ring_v2_with_v1)
