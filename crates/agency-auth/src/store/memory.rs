@@ -287,9 +287,6 @@ impl SessionStore for MemoryStore {
     ) -> Result<RotationOutcome, StoreError> {
         let now = norm(rotation.now);
         let mut inner = self.lock()?;
-        if inner.tokens.contains_key(&rotation.new_hash) {
-            return Err(StoreError::Conflict("refresh token already exists"));
-        }
         let Some(session) = inner.sessions.get(&rotation.session_id) else {
             return Ok(RotationOutcome::Stale);
         };
@@ -307,6 +304,10 @@ impl SessionStore for MemoryStore {
             });
         if !session_ok || !token_ok {
             return Ok(RotationOutcome::Stale);
+        }
+        // Checked after the compare-and-set conditions, in the order the SQL backends meet them.
+        if inner.tokens.contains_key(&rotation.new_hash) {
+            return Err(StoreError::Conflict("refresh token already exists"));
         }
         let Some(next_generation) = rotation.expected_generation.checked_add(1) else {
             return Err(StoreError::Backend("refresh generation overflow".into()));
