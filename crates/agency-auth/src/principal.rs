@@ -339,6 +339,32 @@ impl<'de> Deserialize<'de> for Principal {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        #[test]
+        fn serde_round_trip(
+            user in "\\PC{0,20}",
+            tenant in "\\PC{0,20}",
+            role in "[a-z_]{0,12}",
+            id in "\\PC{0,20}",
+            scopes in proptest::option::of(proptest::collection::vec("[a-z]{1,8}:[a-z]{1,8}", 0..5)),
+            name in proptest::option::of("\\PC{0,20}"),
+            kind in 0u8..3,
+        ) {
+            let principal = match (kind, scopes) {
+                (0, _) => Principal::from_access_token(&*user, &*tenant, &*role, &*id, "jti"),
+                (1, scopes) => Principal::from_api_key(&*user, &*tenant, &*role, &*id, scopes.unwrap_or_default()),
+                _ => Principal::system(&*user, &*tenant, &*role),
+            };
+            let principal = match name {
+                Some(name) => principal.with_display_name(name),
+                None => principal,
+            };
+            let json = serde_json::to_string(&principal).unwrap();
+            let back: Principal = serde_json::from_str(&json).unwrap();
+            proptest::prop_assert_eq!(back, principal);
+        }
+    }
+
     #[test]
     fn clone_shares_data() {
         let p = Principal::from_access_token("u", "t", "r", "s", "j");

@@ -191,6 +191,32 @@ mod tests {
         assert_eq!(tracker.take_pending(), vec![("k".to_owned(), at(30))]);
     }
 
+    proptest::proptest! {
+        /// Whatever the pattern of uses: writes are at least one interval apart, and the writes
+        /// plus one flush always record the latest use.
+        #[test]
+        fn writes_are_spaced_and_the_latest_use_is_kept(
+            mut offsets in proptest::collection::vec(0i64..1_000, 1..200),
+        ) {
+            offsets.sort_unstable();
+            let tracker = LastUsedTracker::default();
+            let mut key = record("k", None);
+            let mut last_write: Option<OffsetDateTime> = None;
+            for offset in &offsets {
+                if tracker.record_use(&key, at(*offset)) == LastUsedUpdate::WriteNow {
+                    if let Some(previous) = last_write {
+                        proptest::prop_assert!(at(*offset) - previous >= DEFAULT_LAST_USED_INTERVAL);
+                    }
+                    last_write = Some(at(*offset));
+                    key.last_used_at = last_write;
+                }
+            }
+            let flushed = tracker.take_pending().into_iter().map(|(_, t)| t).max();
+            let recorded = flushed.max(last_write);
+            proptest::prop_assert_eq!(recorded, offsets.last().map(|o| at(*o)));
+        }
+    }
+
     #[test]
     fn capacity_is_bounded() {
         let tracker = LastUsedTracker::new(Duration::seconds(60), 2);

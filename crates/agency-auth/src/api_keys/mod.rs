@@ -414,6 +414,27 @@ impl ApiKeyManager {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// The scope validator never panics and accepts exactly `part:part` with the documented
+        /// alphabet and lengths.
+        #[test]
+        fn scope_validation_matches_its_definition(scope in "\\PC{0,70}") {
+            let expected = scope.split_once(':').is_some_and(|(r, a)| {
+                [r, a].iter().all(|part| {
+                    (1..=32).contains(&part.len())
+                        && part.starts_with(|c: char| c.is_ascii_lowercase())
+                        && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+                })
+            });
+            proptest::prop_assert_eq!(is_valid_scope(&scope), expected);
+        }
+
+        #[test]
+        fn generated_scope_shapes_are_valid(scope in "[a-z][a-z0-9_-]{0,31}:[a-z][a-z0-9_-]{0,31}") {
+            proptest::prop_assert!(is_valid_scope(&scope));
+        }
+    }
+
     #[test]
     fn key_lengths_are_as_documented() {
         assert_eq!(KEY_ID_CHARS, 24);
