@@ -81,6 +81,23 @@ pub enum Scopes<'a> {
     Only(&'a [String]),
 }
 
+impl<'a> From<Option<&'a [String]>> for Scopes<'a> {
+    /// `None` (no scopes recorded: a session) is unrestricted; `Some(list)` limits to `list`.
+    ///
+    /// ```
+    /// use agency_rbac::Scopes;
+    /// let key_scopes = vec!["agents:read".to_owned()];
+    /// assert_eq!(Scopes::from(None), Scopes::Unrestricted);
+    /// assert!(Scopes::from(Some(key_scopes.as_slice())).is_limited());
+    /// ```
+    fn from(scopes: Option<&'a [String]>) -> Self {
+        match scopes {
+            Some(list) => Self::Only(list),
+            None => Self::Unrestricted,
+        }
+    }
+}
+
 impl Scopes<'_> {
     /// Whether these scopes let `permission` through (the role must still grant it).
     ///
@@ -171,10 +188,7 @@ impl Subject for Actor {
         &self.role
     }
     fn scopes(&self) -> Scopes<'_> {
-        match &self.scopes {
-            Some(list) => Scopes::Only(list),
-            None => Scopes::Unrestricted,
-        }
+        Scopes::from(self.scopes.as_deref())
     }
 }
 

@@ -172,6 +172,27 @@ impl Policy {
     }
 }
 
+impl Policy {
+    /// The scopes in `scopes` that name no permission of this policy (malformed names
+    /// included). Such a scope grants nothing; a service creating an API key can refuse them
+    /// up front (`422`) rather than store a scope that silently does nothing.
+    ///
+    /// ```
+    /// let policy = agency_rbac::presets::swarm();
+    /// let requested = ["agents:read", "agents:*", "agents:fly"];
+    /// assert_eq!(policy.unknown_scopes(&requested).collect::<Vec<_>>(), ["agents:*", "agents:fly"]);
+    /// ```
+    pub fn unknown_scopes<'s, S: AsRef<str>>(
+        &self,
+        scopes: &'s [S],
+    ) -> impl Iterator<Item = &'s str> {
+        scopes
+            .iter()
+            .map(AsRef::as_ref)
+            .filter(|scope| !self.has_permission(scope))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::{Actor, DenyReason, Resource, presets};
