@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use agency_auth::passwords::{
     Argon2Params, Password, PasswordError, PasswordHasher, PasswordHasherConfig, PasswordPolicy,
-    PolicyViolation, Verification,
+    Pepper, PolicyViolation, Verification,
 };
 use proptest::prelude::*;
 
@@ -522,6 +522,157 @@ async fn abandoned_requests_do_not_wedge_the_pool() {
             .await
             .unwrap()
             .is_valid()
+    );
+}
+
+fn peppered(current: u32, previous: &[u32]) -> PasswordHasher {
+    let mut config = PasswordHasherConfig::default()
+        .with_params(small())
+        .with_pepper(Pepper::new(current, &[u8::try_from(current).unwrap(); 32]).unwrap());
+    for id in previous {
+        config = config
+            .with_previous_pepper(Pepper::new(*id, &[u8::try_from(*id).unwrap(); 32]).unwrap());
+    }
+    PasswordHasher::new(config).unwrap()
+}
+
+#[tokio::test]
+async fn peppered_hashes_record_the_pepper_id_and_verify() {
+    let hasher = peppered(7, &[]);
+    let hash = hasher
+        .hash(&Password::from("peppered password"))
+        .await
+        .unwrap();
+    // keyid = 7 as 4 bytes big-endian, base64: AAAABw
+    assert!(hash.contains(",keyid=AAAABw$"), "{hash}");
+    assert_eq!(
+        hasher
+            .verify(&Password::from("peppered password"), &hash)
+            .await
+            .unwrap(),
+        Verification::Valid {
+            needs_rehash: false
+        }
+    );
+    assert_eq!(
+        hasher
+            .verify(&Password::from("peppered passwort"), &hash)
+            .await
+            .unwrap(),
+        Verification::Invalid
+    );
+    assert_eq!(
+        hasher.verify_dummy(&Password::from("x")).await.unwrap(),
+        Verification::Invalid
+    );
+}
+
+/// A stolen users table without the pepper: the hash does not verify with the right password,
+/// neither with the bare argon2 crate nor with a hasher that lacks the pepper.
+#[tokio::test]
+async fn attack_offline_guessing_without_the_pepper() {
+    use argon2::PasswordVerifier as _;
+    let hash = peppered(1, &[])
+        .hash(&Password::from("correct password"))
+        .await
+        .unwrap();
+    let parsed = argon2::PasswordHash::new(&hash).unwrap();
+    assert!(
+        argon2::Argon2::default()
+            .verify_password(b"correct password", &parsed)
+            .is_err()
+    );
+    assert_eq!(
+        hasher(small())
+            .verify(&Password::from("correct password"), &hash)
+            .await,
+        Err(PasswordError::UnknownPepper)
+    );
+    // Same pepper id, different pepper bytes (a wrong secret restored): no match.
+    let impostor = PasswordHasher::new(
+        PasswordHasherConfig::default()
+            .with_params(small())
+            .with_pepper(Pepper::new(1, &[0xEE; 32]).unwrap()),
+    )
+    .unwrap();
+    assert_eq!(
+        impostor
+            .verify(&Password::from("correct password"), &hash)
+            .await
+            .unwrap(),
+        Verification::Invalid
+    );
+}
+
+/// Someone who can write the users table strips the keyid from a peppered hash, hoping it is
+/// then checked without the pepper: it no longer matches.
+#[tokio::test]
+async fn attack_stripped_pepper_id() {
+    let hasher = peppered(3, &[]);
+    let hash = hasher
+        .hash(&Password::from("strip the pepper"))
+        .await
+        .unwrap();
+    let stripped = hash.replace(",keyid=AAAAAw", "");
+    assert_ne!(stripped, hash);
+    assert_eq!(
+        hasher
+            .verify(&Password::from("strip the pepper"), &stripped)
+            .await
+            .unwrap(),
+        Verification::Invalid
+    );
+}
+
+#[tokio::test]
+async fn pepper_rotation_and_adoption_upgrade_on_login() {
+    let unpeppered = hasher(small())
+        .hash(&Password::from("adopt a pepper"))
+        .await
+        .unwrap();
+    let old = peppered(1, &[])
+        .hash(&Password::from("adopt a pepper"))
+        .await
+        .unwrap();
+    let rotated = peppered(2, &[1]);
+    for stored in [&unpeppered, &old] {
+        assert_eq!(
+            rotated
+                .verify(&Password::from("adopt a pepper"), stored)
+                .await
+                .unwrap(),
+            Verification::Valid { needs_rehash: true },
+            "{stored}"
+        );
+    }
+    let new = rotated
+        .hash(&Password::from("adopt a pepper"))
+        .await
+        .unwrap();
+    assert!(new.contains(",keyid=AAAAAg$"));
+    assert_eq!(
+        rotated
+            .verify(&Password::from("adopt a pepper"), &new)
+            .await
+            .unwrap(),
+        Verification::Valid {
+            needs_rehash: false
+        }
+    );
+    // Dropping the pepper later makes peppered hashes need a rehash... but they only verify
+    // while the pepper is still configured as a previous one.
+    let dropped = PasswordHasher::new(
+        PasswordHasherConfig::default()
+            .with_params(small())
+            .with_previous_pepper(Pepper::new(2, &[2; 32]).unwrap()),
+    )
+    .unwrap();
+    assert_eq!(
+        dropped
+            .verify(&Password::from("adopt a pepper"), &new)
+            .await
+            .unwrap(),
+        Verification::Valid { needs_rehash: true }
     );
 }
 

@@ -12,11 +12,12 @@ use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use argon2::{Algorithm, Block, Params, Version};
+use argon2::{Algorithm, Block, KeyId, Params, ParamsBuilder, Version};
 use tokio::sync::oneshot;
+use zeroize::Zeroizing;
 
 use super::phc::{self, OUTPUT_LEN, SALT_LEN, StoredHash};
-use super::{Argon2Params, Password, PasswordError, PasswordPolicy};
+use super::{Argon2Params, Password, PasswordError, PasswordPolicy, Pepper};
 
 /// Largest queue capacity accepted (the queue's slots are allocated up front).
 pub const MAX_QUEUE_CAPACITY: usize = 1_000_000;
@@ -87,6 +88,8 @@ pub struct PasswordHasherConfig {
     max_stored_m_cost_kib: u32,
     max_stored_t_cost: u32,
     max_stored_p_cost: u32,
+    peppers: Vec<Pepper>,
+    current_pepper: Option<u32>,
 }
 
 impl Default for PasswordHasherConfig {
@@ -102,6 +105,8 @@ impl Default for PasswordHasherConfig {
             max_stored_m_cost_kib: DEFAULT_MAX_STORED_M_COST_KIB,
             max_stored_t_cost: DEFAULT_MAX_STORED_T_COST,
             max_stored_p_cost: DEFAULT_MAX_STORED_P_COST,
+            peppers: Vec::new(),
+            current_pepper: None,
         }
     }
 }
@@ -148,6 +153,63 @@ impl PasswordHasherConfig {
         self
     }
 
+    /// Hash new passwords with `pepper` (see [`Pepper`]). A previous pepper with the same id is
+    /// replaced.
+    ///
+    /// ```
+    /// use agency_auth::passwords::{Pepper, PasswordHasherConfig};
+    ///
+    /// let config = PasswordHasherConfig::default()
+    ///     .with_pepper(Pepper::new(2, &[2u8; 32])?)
+    ///     .with_previous_pepper(Pepper::new(1, &[1u8; 32])?);
+    /// assert_eq!(config.current_pepper_id(), Some(2));
+    /// # Ok::<(), agency_auth::passwords::PasswordError>(())
+    /// ```
+    #[must_use]
+    pub fn with_pepper(mut self, pepper: Pepper) -> Self {
+        self.current_pepper = Some(pepper.id());
+        self.peppers.retain(|p| p.id() != pepper.id());
+        self.peppers.push(pepper);
+        self
+    }
+
+    /// Keep verifying hashes made with an older `pepper` (they report `needs_rehash`). A
+    /// previous pepper with the same id is replaced.
+    #[must_use]
+    pub fn with_previous_pepper(mut self, pepper: Pepper) -> Self {
+        self.peppers.retain(|p| p.id() != pepper.id());
+        self.peppers.push(pepper);
+        self
+    }
+
+    /// Id of the pepper new hashes use, if any.
+    pub fn current_pepper_id(&self) -> Option<u32> {
+        self.current_pepper
+    }
+
+    fn pepper(&self, id: u32) -> Option<&Pepper> {
+        self.peppers.iter().find(|p| p.id() == id)
+    }
+
+    fn current_keyid(&self) -> Vec<u8> {
+        self.current_pepper
+            .map(|id| id.to_be_bytes().to_vec())
+            .unwrap_or_default()
+    }
+
+    /// The pepper a stored hash needs: none when it has no key id.
+    fn pepper_for(&self, keyid: &[u8]) -> Result<PepperSecret, PasswordError> {
+        if keyid.is_empty() {
+            return Ok(None);
+        }
+        let id = <[u8; 4]>::try_from(keyid)
+            .map(u32::from_be_bytes)
+            .map_err(|_| PasswordError::UnknownPepper)?;
+        self.pepper(id)
+            .map(|p| Some(p.secret()))
+            .ok_or(PasswordError::UnknownPepper)
+    }
+
     /// Parameters for new hashes.
     pub fn params(&self) -> Argon2Params {
         self.params
@@ -188,23 +250,44 @@ impl PasswordHasherConfig {
                 "stored-hash limits must be at least the current parameters",
             ));
         }
-        self.params.to_argon2()
+        let params = self.params.to_argon2()?;
+        let Some(id) = self.current_pepper else {
+            return Ok(params);
+        };
+        let pepper = self.pepper(id).ok_or(PasswordError::InvalidConfig(
+            "the current pepper is missing",
+        ))?;
+        let keyid =
+            KeyId::new(&pepper.keyid()).map_err(|_| PasswordError::InvalidConfig("pepper id"))?;
+        ParamsBuilder::new()
+            .m_cost(params.m_cost())
+            .t_cost(params.t_cost())
+            .p_cost(params.p_cost())
+            .output_len(OUTPUT_LEN)
+            .keyid(keyid)
+            .build()
+            .map_err(|_| PasswordError::InvalidConfig("argon2 parameters out of range"))
     }
 }
+
+type PepperSecret = Option<Zeroizing<Vec<u8>>>;
 
 enum Job {
     Hash {
         password: Password,
         salt: [u8; SALT_LEN],
+        pepper: PepperSecret,
     },
     Verify {
         password: Password,
         stored: StoredHash,
+        pepper: PepperSecret,
     },
     Dummy {
         password: Password,
         salt: [u8; SALT_LEN],
         expected: [u8; OUTPUT_LEN],
+        pepper: PepperSecret,
     },
 }
 
@@ -305,12 +388,15 @@ impl PasswordHasher {
     /// Checks `password` against the policy, then hashes it with the current parameters and a
     /// fresh random 16-byte salt. Returns a PHC string to store.
     pub async fn hash(&self, password: &Password) -> Result<String, PasswordError> {
-        self.shared.config.policy.check(password)?;
+        let config = &self.shared.config;
+        config.policy.check(password)?;
         let salt = random_array::<SALT_LEN>()?;
+        let pepper = config.pepper_for(&config.current_keyid())?;
         match self
             .submit(Job::Hash {
                 password: password.clone(),
                 salt,
+                pepper,
             })
             .await?
         {
@@ -324,7 +410,8 @@ impl PasswordHasher {
     /// accepted by [`hash`](Self::hash); do not lower the maximum below what you once allowed).
     ///
     /// Errors mean the stored hash is unusable ([`PasswordError::MalformedHash`],
-    /// [`PasswordError::UnsupportedHash`], [`PasswordError::StoredCostTooHigh`]) or the pool is
+    /// [`PasswordError::UnsupportedHash`], [`PasswordError::StoredCostTooHigh`],
+    /// [`PasswordError::UnknownPepper`]) or the pool is
     /// busy ([`PasswordError::Overloaded`]), never that the password is wrong.
     pub async fn verify(
         &self,
@@ -339,14 +426,16 @@ impl PasswordHasher {
         {
             return Err(PasswordError::StoredCostTooHigh);
         }
+        let pepper = config.pepper_for(stored.params.keyid())?;
         if password.byte_len() > config.policy.max_bytes() {
             return Ok(Verification::Invalid);
         }
-        let needs_rehash = stored.needs_rehash(&config.params);
+        let needs_rehash = stored.needs_rehash(&config.params, &config.current_keyid());
         match self
             .submit(Job::Verify {
                 password: password.clone(),
                 stored,
+                pepper,
             })
             .await?
         {
@@ -360,15 +449,18 @@ impl PasswordHasher {
     /// no password matches, and returns [`Verification::Invalid`]. Call it when the user does not
     /// exist, so that an attacker cannot tell unknown users from wrong passwords by timing.
     pub async fn verify_dummy(&self, password: &Password) -> Result<Verification, PasswordError> {
-        if password.byte_len() > self.shared.config.policy.max_bytes() {
+        let config = &self.shared.config;
+        if password.byte_len() > config.policy.max_bytes() {
             return Ok(Verification::Invalid);
         }
         let salt = random_array::<SALT_LEN>()?;
         let expected = random_array::<OUTPUT_LEN>()?;
+        let pepper = config.pepper_for(&config.current_keyid())?;
         self.submit(Job::Dummy {
             password: password.clone(),
             salt,
             expected,
+            pepper,
         })
         .await?;
         Ok(Verification::Invalid)
@@ -412,12 +504,17 @@ fn worker(receiver: &Mutex<Receiver<Request>>, current: &Params) {
 
 fn run(job: Job, current: &Params, memory: &mut [Block]) -> Result<Outcome, PasswordError> {
     match job {
-        Job::Hash { password, salt } => {
+        Job::Hash {
+            password,
+            salt,
+            pepper,
+        } => {
             let mut output = zeroize::Zeroizing::new([0u8; OUTPUT_LEN]);
             phc::compute(
                 Algorithm::Argon2id,
                 Version::V0x13,
                 current,
+                pepper.as_deref().map(Vec::as_slice),
                 password.expose().as_bytes(),
                 &salt,
                 &mut output[..],
@@ -425,12 +522,17 @@ fn run(job: Job, current: &Params, memory: &mut [Block]) -> Result<Outcome, Pass
             )?;
             Ok(Outcome::Hashed(phc::encode(current, &salt, &output[..])?))
         }
-        Job::Verify { password, stored } => {
+        Job::Verify {
+            password,
+            stored,
+            pepper,
+        } => {
             let mut output = zeroize::Zeroizing::new(vec![0u8; stored.expected.len()]);
             phc::compute(
                 stored.algorithm,
                 stored.version,
                 &stored.params,
+                pepper.as_deref().map(Vec::as_slice),
                 password.expose().as_bytes(),
                 &stored.salt,
                 &mut output,
@@ -445,12 +547,14 @@ fn run(job: Job, current: &Params, memory: &mut [Block]) -> Result<Outcome, Pass
             password,
             salt,
             expected,
+            pepper,
         } => {
             let mut output = zeroize::Zeroizing::new([0u8; OUTPUT_LEN]);
             phc::compute(
                 Algorithm::Argon2id,
                 Version::V0x13,
                 current,
+                pepper.as_deref().map(Vec::as_slice),
                 password.expose().as_bytes(),
                 &salt,
                 &mut output[..],

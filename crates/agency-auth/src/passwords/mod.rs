@@ -10,6 +10,8 @@
 //! - [`PasswordPolicy`]: at least 8 characters, at most 256 bytes (never truncated), and not
 //!   one of the 10,000 most common passwords ([`is_common_password`]) by default.
 //! - [`Password`] holds the plaintext in a zeroizing buffer and never prints it.
+//! - An optional, versioned [`Pepper`] (argon2's secret input) keeps a stolen users table from
+//!   being attacked offline without the server's secret.
 //!
 //! # Example: a login handler
 //!
@@ -40,6 +42,7 @@
 //! ```
 
 mod hasher;
+mod pepper;
 mod phc;
 mod policy;
 mod secret;
@@ -49,6 +52,7 @@ pub use hasher::{
     DEFAULT_QUEUE_PER_WORKER, MAX_QUEUE_CAPACITY, PasswordHasher, PasswordHasherConfig,
     Verification,
 };
+pub use pepper::{MAX_PEPPER_LEN, MIN_PEPPER_LEN, Pepper};
 pub use phc::Argon2Params;
 pub use policy::{
     DEFAULT_MAX_BYTES, DEFAULT_MIN_CHARS, MAX_MAX_BYTES, MIN_MAX_BYTES, PasswordPolicy,
@@ -72,6 +76,9 @@ pub enum PasswordError {
     /// The stored hash uses an algorithm or version this library does not verify.
     #[error("stored password hash uses an unsupported algorithm or version")]
     UnsupportedHash,
+    /// The stored hash was made with a pepper (by its key id) that is not configured.
+    #[error("stored password hash needs a pepper that is not configured")]
+    UnknownPepper,
     /// The stored hash's cost exceeds the configured limits for verification.
     #[error("stored password hash exceeds the configured cost limits")]
     StoredCostTooHigh,

@@ -137,10 +137,11 @@ impl StoredHash {
         })
     }
 
-    /// Whether this hash should be replaced by one made with `current`: a different algorithm or
-    /// version, less memory or fewer passes, a different lane count, or a salt or output shorter
-    /// than this library produces.
-    pub(crate) fn needs_rehash(&self, current: &Argon2Params) -> bool {
+    /// Whether this hash should be replaced by one made with `current` (and the pepper whose key
+    /// id is `current_keyid`, empty for none): a different algorithm or version, less memory or
+    /// fewer passes, a different lane count, a salt or output shorter than this library
+    /// produces, another pepper, or argon2 associated data.
+    pub(crate) fn needs_rehash(&self, current: &Argon2Params, current_keyid: &[u8]) -> bool {
         self.algorithm != Algorithm::Argon2id
             || self.version != Version::V0x13
             || self.params.m_cost() < current.m_cost_kib
@@ -148,23 +149,30 @@ impl StoredHash {
             || self.params.p_cost() != current.p_cost
             || self.salt.len() < SALT_LEN
             || self.expected.len() < OUTPUT_LEN
-            || !self.params.keyid().is_empty()
+            || self.params.keyid() != current_keyid
             || !self.params.data().is_empty()
     }
 }
 
-/// Computes an argon2 output into `out`, using `memory` when it is large enough (the worker's
-/// reusable buffer) and a temporary buffer otherwise. The used memory is zeroed afterwards.
+/// Computes an argon2 output into `out`, with argon2's secret input set to `pepper` if any, using
+/// `memory` when it is large enough (the worker's reusable buffer) and a temporary buffer
+/// otherwise. The used memory is zeroed afterwards.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn compute(
     algorithm: Algorithm,
     version: Version,
     params: &Params,
+    pepper: Option<&[u8]>,
     password: &[u8],
     salt: &[u8],
     out: &mut [u8],
     memory: &mut [Block],
 ) -> Result<(), PasswordError> {
-    let context = Argon2::new(algorithm, version, params.clone());
+    let context = match pepper {
+        Some(secret) => Argon2::new_with_secret(secret, algorithm, version, params.clone())
+            .map_err(|_| PasswordError::Hashing)?,
+        None => Argon2::new(algorithm, version, params.clone()),
+    };
     let needed = params.block_count();
     let result = if memory.len() >= needed {
         let used = &mut memory[..needed];
@@ -227,6 +235,7 @@ mod tests {
             Algorithm::Argon2id,
             Version::V0x13,
             &params,
+            None,
             b"pw-123456",
             &salt,
             &mut out,
@@ -255,6 +264,7 @@ mod tests {
             Algorithm::Argon2id,
             Version::V0x13,
             &params,
+            None,
             b"pw",
             &[1u8; SALT_LEN],
             &mut out,
@@ -290,20 +300,36 @@ mod tests {
         let current = Argon2Params::OWASP;
         let base = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$\
                     AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
-        assert!(!StoredHash::parse(base).unwrap().needs_rehash(&current));
+        assert!(!StoredHash::parse(base).unwrap().needs_rehash(&current, &[]));
         let weaker_m = base.replace("m=19456", "m=4096");
-        assert!(StoredHash::parse(&weaker_m).unwrap().needs_rehash(&current));
+        assert!(
+            StoredHash::parse(&weaker_m)
+                .unwrap()
+                .needs_rehash(&current, &[])
+        );
         let weaker_t = base.replace("t=2", "t=1");
-        assert!(StoredHash::parse(&weaker_t).unwrap().needs_rehash(&current));
+        assert!(
+            StoredHash::parse(&weaker_t)
+                .unwrap()
+                .needs_rehash(&current, &[])
+        );
         let stronger = base.replace("m=19456", "m=65536").replace("t=2", "t=3");
-        assert!(!StoredHash::parse(&stronger).unwrap().needs_rehash(&current));
+        assert!(
+            !StoredHash::parse(&stronger)
+                .unwrap()
+                .needs_rehash(&current, &[])
+        );
         let argon2i = base.replace("$argon2id$", "$argon2i$");
-        assert!(StoredHash::parse(&argon2i).unwrap().needs_rehash(&current));
+        assert!(
+            StoredHash::parse(&argon2i)
+                .unwrap()
+                .needs_rehash(&current, &[])
+        );
         let old_version = base.replace("v=19", "v=16");
         assert!(
             StoredHash::parse(&old_version)
                 .unwrap()
-                .needs_rehash(&current)
+                .needs_rehash(&current, &[])
         );
     }
 }
