@@ -565,6 +565,11 @@ async fn peppered_hashes_record_the_pepper_id_and_verify() {
         hasher.verify_dummy(&Password::from("x")).await.unwrap(),
         Verification::Invalid
     );
+    let shown = format!("{hasher:?}");
+    assert!(
+        shown.contains("<redacted>") && !shown.contains("7, 7"),
+        "{shown}"
+    );
 }
 
 /// A stolen users table without the pepper: the hash does not verify with the right password,
