@@ -137,8 +137,21 @@ impl Redactor {
     /// assert!(!r.is_sensitive("author"));
     /// ```
     pub fn is_sensitive(&self, key: &str) -> bool {
-        let k = normalize_key(key);
-        self.words.iter().any(|w| k.contains(w.as_str()))
+        // Normalise into a stack buffer: this runs for every key of every recorded value.
+        let mut buf = [0u8; 64];
+        let mut len = 0;
+        for b in key.bytes().filter(u8::is_ascii_alphanumeric) {
+            if len == buf.len() {
+                let k = normalize_key(key);
+                return self.words.iter().any(|w| k.contains(w.as_str()));
+            }
+            buf[len] = b.to_ascii_lowercase();
+            len += 1;
+        }
+        let k = &buf[..len];
+        self.words
+            .iter()
+            .any(|w| k.windows(w.len()).any(|win| win == w.as_bytes()))
     }
 
     /// Neutralises control characters in every text field and redacts old and new values.
@@ -203,17 +216,24 @@ impl Redactor {
                 }
             }
             Value::Object(map) => {
-                let old = std::mem::take(map);
-                let mut new = Map::new();
-                for (k, mut v) in old {
-                    if self.is_sensitive(&k) {
-                        v = self.replacement(&v);
+                // In place: most objects have clean keys, so nothing is reallocated.
+                for (k, v) in map.iter_mut() {
+                    if self.is_sensitive(k) {
+                        *v = self.replacement(v);
                     } else {
-                        self.redact_value(&mut v, depth + 1);
+                        self.redact_value(v, depth + 1);
                     }
-                    new.insert(neutralize(&k).into_owned(), v);
                 }
-                *map = new;
+                if map
+                    .keys()
+                    .any(|k| k.chars().any(crate::sanitize::is_dangerous))
+                {
+                    let old = std::mem::take(map);
+                    *map = old
+                        .into_iter()
+                        .map(|(k, v)| (neutralize(&k).into_owned(), v))
+                        .collect::<Map<_, _>>();
+                }
             }
             Value::Null | Value::Bool(_) | Value::Number(_) => {}
         }
@@ -373,6 +393,14 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn stack_matching_agrees_with_the_documented_rule(key in ".{0,100}", word in "[a-zA-Z_-]{1,12}") {
+            let r = Redactor::new().with_sensitive_key(&word);
+            let k = normalize_key(&key);
+            let expected = r.words.iter().any(|w| k.contains(w.as_str()));
+            prop_assert_eq!(r.is_sensitive(&key), expected);
+        }
+
         #[test]
         fn redacted_values_hold_no_secret_and_no_control_character(v in arb_json(), actor in any::<String>()) {
             let r = Redactor::new();

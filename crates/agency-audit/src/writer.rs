@@ -266,18 +266,19 @@ impl AuditWriter {
         let healthy = Arc::new(AtomicBool::new(true));
         let counters = Arc::new(Counters::default());
         let task = WriterTask {
-            sink: Box::new(sink),
+            sink: Arc::new(sink),
             rx,
             stream: config.stream,
             seq: 0,
             head: ChainHash::GENESIS,
+            committed: (0, ChainHash::GENESIS),
             max_batch: config.max_batch.max(1),
             checkpoints: config.checkpoints,
             interval: config.checkpoint_interval.max(Duration::from_millis(10)),
             shutdown_retries: config.shutdown_retries,
             healthy: healthy.clone(),
             counters: counters.clone(),
-            shutting_down: false,
+            shutting_down: Arc::new(AtomicBool::new(false)),
         };
         let join = handle.spawn(task.run());
         Ok(AuditWriter {
@@ -428,76 +429,97 @@ impl AuditWriter {
 }
 
 struct WriterTask {
-    sink: Box<dyn AuditSink>,
+    sink: Arc<dyn AuditSink>,
     rx: mpsc::Receiver<Msg>,
     stream: StreamId,
+    /// Last assigned sequence number and hash (may not be durable yet).
     seq: u64,
     head: ChainHash,
+    /// Last durable sequence number and hash: what checkpoints may vouch for.
+    committed: (u64, ChainHash),
     max_batch: usize,
     checkpoints: Option<(Arc<dyn CheckpointStore>, CheckpointSigner)>,
     interval: Duration,
     shutdown_retries: u32,
     healthy: Arc<AtomicBool>,
     counters: Arc<Counters>,
-    shutting_down: bool,
+    shutting_down: Arc<AtomicBool>,
 }
 
+/// A batch being built or committed: chained records and their callers' acknowledgements.
+#[derive(Default)]
+struct Batch {
+    records: Vec<RecordedEvent>,
+    acks: Vec<(Option<Ack>, OverflowPolicy, Receipt)>,
+}
+
+type Commit = JoinHandle<(Result<(), AuditError>, u64, ChainHash)>;
+
 impl WriterTask {
+    /// Pipelined group commit: while one batch is being committed (on another task), the next
+    /// one is received and chained, so hashing overlaps with I/O. Only one commit is in flight at
+    /// a time, so batches land in order.
     async fn run(mut self) -> Result<(), AuditError> {
         let mut ticker = tokio::time::interval(self.interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut msgs = Vec::with_capacity(self.max_batch);
+        let mut next = Batch::default();
+        let mut inflight: Option<Commit> = None;
+        let mut closed = false;
         let mut result = Ok(());
         loop {
-            msgs.clear();
+            if closed && inflight.is_none() && next.records.is_empty() {
+                break;
+            }
+            let room = self.max_batch.saturating_sub(next.records.len());
             tokio::select! {
                 biased;
+                done = async {
+                    match inflight.as_mut() {
+                        Some(h) => h.await,
+                        None => std::future::pending().await,
+                    }
+                }, if inflight.is_some() => {
+                    inflight = None;
+                    match done {
+                        Ok((Ok(()), seq, hash)) => self.committed = (seq, hash),
+                        Ok((Err(e), _, _)) => result = Err(e),
+                        Err(e) => result = Err(AuditError::Sink(format!("commit task failed: {e}"))),
+                    }
+                }
                 _ = ticker.tick() => {
                     self.checkpoint().await;
                     continue;
                 }
-                n = self.rx.recv_many(&mut msgs, self.max_batch) => {
+                n = self.rx.recv_many(&mut msgs, room.max(1)), if !closed && room > 0 => {
                     if n == 0 {
-                        break;
+                        closed = true;
+                    } else {
+                        self.chain(&mut msgs, &mut next);
                     }
                 }
             }
-            if let Err(e) = self.commit(&mut msgs).await {
-                result = Err(e);
+            if inflight.is_none() && !next.records.is_empty() {
+                let batch = std::mem::take(&mut next);
+                inflight = Some(tokio::spawn(commit(
+                    self.sink.clone(),
+                    batch,
+                    self.healthy.clone(),
+                    self.counters.clone(),
+                    self.shutting_down.clone(),
+                    self.shutdown_retries,
+                )));
             }
         }
         self.checkpoint().await;
         result
     }
 
-    async fn checkpoint(&mut self) {
-        let Some((store, signer)) = &self.checkpoints else {
-            return;
-        };
-        let cp = Checkpoint {
-            kind: CheckpointKind::Head,
-            stream: self.stream,
-            seq: self.seq,
-            hash: self.head,
-            time: crate::event::normalize_timestamp(OffsetDateTime::now_utc()),
-        };
-        match store.append_checkpoint(&signer.sign(cp)).await {
-            Ok(()) => {
-                self.counters.checkpoints.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "audit checkpoint write failed; will retry at the next tick")
-            }
-        }
-    }
-
-    async fn commit(&mut self, msgs: &mut Vec<Msg>) -> Result<(), AuditError> {
-        let mut records = Vec::with_capacity(msgs.len());
-        let mut acks: Vec<(Option<Ack>, OverflowPolicy, Receipt)> = Vec::with_capacity(msgs.len());
+    fn chain(&mut self, msgs: &mut Vec<Msg>, batch: &mut Batch) {
         for msg in msgs.drain(..) {
             match msg {
                 Msg::Shutdown => {
-                    self.shutting_down = true;
+                    self.shutting_down.store(true, Ordering::Release);
                     // Refuse new events; what is already queued is still drained.
                     self.rx.close();
                 }
@@ -510,63 +532,97 @@ impl WriterTask {
                         seq: self.seq,
                         hash,
                     };
-                    records.push(RecordedEvent {
+                    batch.records.push(RecordedEvent {
                         stream: self.stream,
                         seq: self.seq,
                         hash,
                         event,
                     });
-                    acks.push((ack, policy, receipt));
+                    batch.acks.push((ack, policy, receipt));
                 }
             }
         }
-        if records.is_empty() {
-            return Ok(());
+    }
+
+    async fn checkpoint(&mut self) {
+        let Some((store, signer)) = &self.checkpoints else {
+            return;
+        };
+        let cp = Checkpoint {
+            kind: CheckpointKind::Head,
+            stream: self.stream,
+            seq: self.committed.0,
+            hash: self.committed.1,
+            time: crate::event::normalize_timestamp(OffsetDateTime::now_utc()),
+        };
+        match store.append_checkpoint(&signer.sign(cp)).await {
+            Ok(()) => {
+                self.counters.checkpoints.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "audit checkpoint write failed; will retry at the next tick")
+            }
         }
-        let mut backoff = Duration::from_millis(10);
-        let mut failures = 0u32;
-        loop {
-            match self.sink.write_batch(&records).await {
-                Ok(()) => {
-                    self.healthy.store(true, Ordering::Release);
-                    self.counters
-                        .written
-                        .fetch_add(records.len() as u64, Ordering::Relaxed);
-                    self.counters.batches.fetch_add(1, Ordering::Relaxed);
-                    for (ack, _, receipt) in acks {
-                        if let Some(ack) = ack {
-                            let _ = ack.send(Ok(receipt));
-                        }
+    }
+}
+
+/// Commits one batch, retrying with back-off until it is durable (or, during shutdown, until
+/// `shutdown_retries` is exhausted). Returns the batch's last `(seq, hash)`.
+async fn commit(
+    sink: Arc<dyn AuditSink>,
+    batch: Batch,
+    healthy: Arc<AtomicBool>,
+    counters: Arc<Counters>,
+    shutting_down: Arc<AtomicBool>,
+    shutdown_retries: u32,
+) -> (Result<(), AuditError>, u64, ChainHash) {
+    let Batch { records, mut acks } = batch;
+    let (last_seq, last_hash) = records
+        .last()
+        .map_or((0, ChainHash::GENESIS), |r| (r.seq, r.hash));
+    let mut backoff = Duration::from_millis(10);
+    let mut failures = 0u32;
+    loop {
+        match sink.write_batch(&records).await {
+            Ok(()) => {
+                healthy.store(true, Ordering::Release);
+                counters
+                    .written
+                    .fetch_add(records.len() as u64, Ordering::Relaxed);
+                counters.batches.fetch_add(1, Ordering::Relaxed);
+                for (ack, _, receipt) in acks {
+                    if let Some(ack) = ack {
+                        let _ = ack.send(Ok(receipt));
                     }
-                    return Ok(());
                 }
-                Err(e) => {
-                    failures += 1;
-                    self.healthy.store(false, Ordering::Release);
-                    self.counters.sink_failures.fetch_add(1, Ordering::Relaxed);
-                    tracing::error!(error = %e, events = records.len(), "audit batch commit failed; retrying");
-                    let message = e.to_string();
-                    for (ack, policy, _) in acks.iter_mut() {
-                        if *policy != OverflowPolicy::Block
-                            && let Some(ack) = ack.take()
-                        {
+                return (Ok(()), last_seq, last_hash);
+            }
+            Err(e) => {
+                failures += 1;
+                healthy.store(false, Ordering::Release);
+                counters.sink_failures.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %e, events = records.len(), "audit batch commit failed; retrying");
+                let message = e.to_string();
+                for (ack, policy, _) in acks.iter_mut() {
+                    if *policy != OverflowPolicy::Block
+                        && let Some(ack) = ack.take()
+                    {
+                        let _ = ack.send(Err(AuditError::Sink(message.clone())));
+                    }
+                }
+                if shutting_down.load(Ordering::Acquire) && failures > shutdown_retries {
+                    counters
+                        .lost
+                        .fetch_add(records.len() as u64, Ordering::Relaxed);
+                    for (ack, _, _) in acks {
+                        if let Some(ack) = ack {
                             let _ = ack.send(Err(AuditError::Sink(message.clone())));
                         }
                     }
-                    if self.shutting_down && failures > self.shutdown_retries {
-                        self.counters
-                            .lost
-                            .fetch_add(records.len() as u64, Ordering::Relaxed);
-                        for (ack, _, _) in acks {
-                            if let Some(ack) = ack {
-                                let _ = ack.send(Err(AuditError::Sink(message.clone())));
-                            }
-                        }
-                        return Err(e);
-                    }
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                    return (Err(e), last_seq, last_hash);
                 }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
             }
         }
     }

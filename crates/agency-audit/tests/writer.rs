@@ -69,7 +69,9 @@ async fn full_queue_refuses_fail_closed_and_counts_drops() {
         config,
     )
     .unwrap();
-    // One event is taken by the (blocked) writer, two fill the queue.
+    // One event is in the (blocked) commit, one is chained as the next batch, two fill the queue.
+    writer.record(ev("agent.create")).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
     writer.record(ev("agent.create")).await.unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
     writer.record(ev("agent.create")).await.unwrap();
@@ -101,7 +103,7 @@ async fn full_queue_refuses_fail_closed_and_counts_drops() {
     gate.add_permits(100);
     assert_eq!(blocked.await.unwrap().unwrap(), RecordOutcome::Queued);
     writer.shutdown().await.unwrap();
-    assert_eq!(store.events().len(), 4);
+    assert_eq!(store.events().len(), 5);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
