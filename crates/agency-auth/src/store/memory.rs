@@ -235,17 +235,17 @@ impl SessionStore for MemoryStore {
         session: &SessionRecord,
         first_token: &RefreshTokenRecord,
     ) -> Result<(), StoreError> {
+        if first_token.session_id != session.id {
+            return Err(StoreError::Config(
+                "the first refresh token must belong to the new session".into(),
+            ));
+        }
         let mut inner = self.lock()?;
         if inner.sessions.contains_key(&session.id)
             || inner.tokens.contains_key(&first_token.token_hash)
         {
             return Err(StoreError::Conflict(
                 "session id or refresh token already exists",
-            ));
-        }
-        if first_token.session_id != session.id {
-            return Err(StoreError::Config(
-                "the first refresh token must belong to the new session".into(),
             ));
         }
         inner
