@@ -294,6 +294,21 @@ async fn sessions_create_get_find(store: &dyn SessionStore) {
 }
 
 async fn sessions_create_is_all_or_nothing(store: &dyn SessionStore) {
+    // A first token of another session is refused before anything is written.
+    let lone = session("s-atomic-lone", "u1", t0());
+    let result = store
+        .create_session(&lone, &first_token("s-other", hash(4), t0()))
+        .await;
+    assert!(matches!(result, Err(StoreError::Config(_))), "{result:?}");
+    assert!(matches!(
+        store.get_session("s-atomic-lone").await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.find_refresh_token(&hash(4)).await,
+        Err(StoreError::NotFound)
+    ));
+
     let a = session("s-atomic-a", "u1", t0());
     store
         .create_session(&a, &first_token("s-atomic-a", hash(2), t0()))
