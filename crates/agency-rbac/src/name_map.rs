@@ -25,20 +25,10 @@ fn fold(a: u64, b: u64) -> u64 {
 
 #[inline]
 fn read8(bytes: &[u8], at: usize) -> u64 {
-    let word: [u8; 8] = bytes
-        .get(at..at + 8)
-        .and_then(|s| s.try_into().ok())
-        .unwrap_or([0; 8]);
-    u64::from_le_bytes(word)
-}
-
-#[inline]
-fn read4(bytes: &[u8], at: usize) -> u64 {
-    let word: [u8; 4] = bytes
-        .get(at..at + 4)
-        .and_then(|s| s.try_into().ok())
-        .unwrap_or([0; 4]);
-    u64::from(u32::from_le_bytes(word))
+    bytes
+        .get(at..)
+        .and_then(<[u8]>::first_chunk::<8>)
+        .map_or(0, |w| u64::from_le_bytes(*w))
 }
 
 /// Hasher for short names.
@@ -51,10 +41,16 @@ impl Hasher for NameHasher {
     #[inline]
     fn write(&mut self, bytes: &[u8]) {
         let n = bytes.len();
-        let (first, last) = if n >= 8 {
-            (read8(bytes, 0), read8(bytes, n - 8))
-        } else if n >= 4 {
-            (read4(bytes, 0), read4(bytes, n - 4))
+        let (first, last) = if let (Some(head), Some(tail)) =
+            (bytes.first_chunk::<8>(), bytes.last_chunk::<8>())
+        {
+            (u64::from_le_bytes(*head), u64::from_le_bytes(*tail))
+        } else if let (Some(head), Some(tail)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>())
+        {
+            (
+                u64::from(u32::from_le_bytes(*head)),
+                u64::from(u32::from_le_bytes(*tail)),
+            )
         } else if n > 0 {
             let at = |i: usize| u64::from(bytes.get(i).copied().unwrap_or(0));
             (at(0) | (at(n / 2) << 8) | (at(n - 1) << 16), 0)
