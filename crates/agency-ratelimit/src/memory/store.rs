@@ -23,18 +23,14 @@ thread_local! {
     static USED_OVERFLOW: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Clears the overflow marker of this thread before a check.
-pub(crate) fn reset_overflow_marker() {
-    USED_OVERFLOW.with(|c| c.set(false));
-}
-
-/// Whether the last check on this thread used the overflow state.
+/// Whether the last check on this thread used the overflow state (and clears the marker: every
+/// check takes it, so it is never stale).
 pub(crate) fn take_overflow_marker() -> bool {
     USED_OVERFLOW.with(|c| c.replace(false))
 }
 
-/// Keys are already 128-bit outputs of a keyed SipHash (see `KeyHasher`): hashing them again would
-/// only cost time, and an attacker cannot choose them, so folding the two halves is enough.
+/// Keys are already outputs of a keyed SipHash (see `KeyHasher`): hashing them again would only
+/// cost time, and an attacker cannot choose them, so they are used as they are.
 #[derive(Default, Clone, Copy)]
 pub(crate) struct PrehashedKeyHasher(u64);
 
@@ -44,18 +40,18 @@ impl Hasher for PrehashedKeyHasher {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        // Not reached for `u128` keys; a correct (if slow) fallback all the same.
+        // Not reached for `u64` keys; a correct (if slow) fallback all the same.
         for &b in bytes {
             self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
         }
     }
 
-    fn write_u128(&mut self, v: u128) {
-        self.0 = (v as u64) ^ ((v >> 64) as u64);
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
     }
 }
 
-type Map = DashMap<u128, InMemoryState, BuildHasherDefault<PrehashedKeyHasher>>;
+type Map = DashMap<u64, InMemoryState, BuildHasherDefault<PrehashedKeyHasher>>;
 
 /// A keyed GCRA state store holding at most `max_keys` states.
 pub(crate) struct BoundedStore {
@@ -101,9 +97,9 @@ fn read_tat(state: &InMemoryState) -> u64 {
 }
 
 impl StateStore for BoundedStore {
-    type Key = u128;
+    type Key = u64;
 
-    fn measure_and_replace<T, F, E>(&self, key: &u128, f: F) -> Result<T, E>
+    fn measure_and_replace<T, F, E>(&self, key: &u64, f: F) -> Result<T, E>
     where
         F: Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
     {
@@ -136,7 +132,7 @@ impl StateStore for BoundedStore {
     }
 }
 
-impl ShrinkableKeyedStateStore<u128> for BoundedStore {
+impl ShrinkableKeyedStateStore<u64> for BoundedStore {
     fn retain_recent(&self, drop_below: Nanos) {
         let drop_below = u64::from(drop_below);
         let mut removed = 0usize;
@@ -172,7 +168,7 @@ mod tests {
     #[test]
     fn store_never_tracks_more_than_its_cap() {
         let store = BoundedStore::new(3);
-        for key in 0..10u128 {
+        for key in 0..10u64 {
             let r: Result<(), ()> =
                 store.measure_and_replace(&key, |_| Ok(((), Nanos::from(1_000u64))));
             assert!(r.is_ok());
@@ -185,7 +181,7 @@ mod tests {
     #[test]
     fn retain_recent_drops_only_stale_states() {
         let store = BoundedStore::new(10);
-        for (key, tat) in [(1u128, 100u64), (2, 200), (3, 300)] {
+        for (key, tat) in [(1u64, 100u64), (2, 200), (3, 300)] {
             let _: Result<(), ()> = store.measure_and_replace(&key, |_| Ok(((), Nanos::from(tat))));
         }
         store.retain_recent(Nanos::from(200u64));
