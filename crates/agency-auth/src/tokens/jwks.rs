@@ -6,11 +6,12 @@
 //! and keys too weak for their algorithm are skipped, and every accepted key is bound to exactly
 //! one algorithm.
 
+use aws_lc_rs::encoding::AsDer as _;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::DecodingKey;
 use serde::{Deserialize, Serialize};
 
+use super::crypto::KeyVerifier;
 use super::keys::{Algorithm, MIN_RSA_BITS, b64url};
 
 /// One public key as a JWK: `kid`, `kty`, `alg`, `use: "sig"`, and the key's parameters
@@ -154,8 +155,7 @@ impl Jwks {
 /// A key read from an outside provider's JWKS, bound to one algorithm.
 #[derive(Clone)]
 pub(crate) struct RemoteKey {
-    pub(crate) algorithm: Algorithm,
-    pub(crate) decoding: DecodingKey,
+    pub(crate) verifier: KeyVerifier,
 }
 
 /// The members of a provider's JWK this crate looks at; anything else is ignored.
@@ -241,7 +241,7 @@ fn remote_key(jwk: &RawJwk, allowed: &[Algorithm]) -> Option<(String, RemoteKey)
         return None;
     }
     let decode = |v: &Option<String>| v.as_ref().and_then(|s| URL_SAFE_NO_PAD.decode(s).ok());
-    let (algorithm, decoding) = match (jwk.kty.as_deref()?, jwk.alg.as_deref()) {
+    let verifier = match (jwk.kty.as_deref()?, jwk.alg.as_deref()) {
         ("RSA", Some("RS256") | None) => {
             let n = decode(&jwk.n)?;
             let e = decode(&jwk.e)?;
@@ -249,10 +249,13 @@ fn remote_key(jwk: &RawJwk, allowed: &[Algorithm]) -> Option<(String, RemoteKey)
             if bits < MIN_RSA_BITS || e.is_empty() || e.len() > 8 {
                 return None;
             }
-            (
-                Algorithm::Rs256,
-                DecodingKey::from_rsa_raw_components(&n, &e),
-            )
+            // aws-lc builds the SubjectPublicKeyInfo and refuses invalid components.
+            let components = aws_lc_rs::rsa::PublicKeyComponents {
+                n: &n[..],
+                e: &e[..],
+            };
+            let spki = components.as_der().ok()?;
+            KeyVerifier::public(Algorithm::Rs256, spki.as_ref()).ok()?
         }
         ("EC", Some("ES256") | None) if jwk.crv.as_deref() == Some("P-256") => {
             let x = decode(&jwk.x)?;
@@ -264,24 +267,20 @@ fn remote_key(jwk: &RawJwk, allowed: &[Algorithm]) -> Option<(String, RemoteKey)
             point.push(4);
             point.extend_from_slice(&x);
             point.extend_from_slice(&y);
-            (Algorithm::Es256, DecodingKey::from_ec_der(&point))
+            KeyVerifier::public(Algorithm::Es256, &point).ok()?
         }
         ("OKP", Some("EdDSA" | "Ed25519") | None) if jwk.crv.as_deref() == Some("Ed25519") => {
             let x = decode(&jwk.x)?;
             if x.len() != 32 {
                 return None;
             }
-            (Algorithm::EdDsa, DecodingKey::from_ed_der(&x))
+            KeyVerifier::public(Algorithm::EdDsa, &x).ok()?
         }
         _ => return None,
     };
-    allowed.contains(&algorithm).then_some((
-        kid,
-        RemoteKey {
-            algorithm,
-            decoding,
-        },
-    ))
+    allowed
+        .contains(&verifier.algorithm())
+        .then_some((kid, RemoteKey { verifier }))
 }
 
 #[cfg(test)]
@@ -305,7 +304,7 @@ mod tests {
         }
         let body = serde_json::to_vec(&Jwks { keys }).unwrap();
         let parsed = parse_remote_jwks(&body, &ALL).unwrap();
-        let algs: Vec<_> = parsed.iter().map(|(_, k)| k.algorithm).collect();
+        let algs: Vec<_> = parsed.iter().map(|(_, k)| k.verifier.algorithm()).collect();
         assert_eq!(algs, ALL);
     }
 

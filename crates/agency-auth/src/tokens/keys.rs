@@ -12,9 +12,10 @@ use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der, PublicKeyX509Der};
 use aws_lc_rs::signature::{self as aws_sig, KeyPair as _};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use jsonwebtoken::{DecodingKey, EncodingKey};
+use jsonwebtoken::EncodingKey;
 use zeroize::Zeroizing;
 
+use super::crypto::KeyVerifier;
 use super::error::KeyError;
 use super::jwks::PublicJwk;
 
@@ -159,7 +160,7 @@ pub struct SigningKey {
     spki: Option<Vec<u8>>,
     public_jwk: Option<PublicJwk>,
     pub(crate) encoding: EncodingKey,
-    pub(crate) decoding: DecodingKey,
+    pub(crate) verifier: KeyVerifier,
 }
 
 impl fmt::Debug for SigningKey {
@@ -248,7 +249,7 @@ impl SigningKey {
             spki: None,
             public_jwk: None,
             encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
+            verifier: KeyVerifier::hs256(secret),
         })
     }
 
@@ -435,7 +436,7 @@ impl SigningKey {
             spki.as_ref().to_vec(),
             jwk,
             encoding,
-            DecodingKey::from_rsa_der(public.as_ref()),
+            KeyVerifier::public(Algorithm::Rs256, public.as_ref())?,
         ))
     }
 
@@ -457,7 +458,7 @@ impl SigningKey {
             spki.as_ref().to_vec(),
             jwk,
             encoding,
-            DecodingKey::from_ec_der(point),
+            KeyVerifier::public(Algorithm::Es256, point)?,
         ))
     }
 
@@ -474,7 +475,7 @@ impl SigningKey {
             spki.as_ref().to_vec(),
             jwk,
             encoding,
-            DecodingKey::from_ed_der(public.as_ref()),
+            KeyVerifier::public(Algorithm::EdDsa, public.as_ref())?,
         ))
     }
 
@@ -484,7 +485,7 @@ impl SigningKey {
         spki: Vec<u8>,
         mut jwk: PublicJwk,
         encoding: EncodingKey,
-        decoding: DecodingKey,
+        verifier: KeyVerifier,
     ) -> Self {
         jwk.alg = algorithm.as_str().to_owned();
         let kid = jwk.thumbprint();
@@ -496,7 +497,7 @@ impl SigningKey {
             spki: Some(spki),
             public_jwk: Some(jwk),
             encoding,
-            decoding,
+            verifier,
         }
     }
 }

@@ -30,7 +30,9 @@
 //!
 //! Crypto backend: jsonwebtoken with `aws_lc_rs` (see `docs/tokens.md`): the `rust_crypto`
 //! backend pulls the `rsa` crate with RUSTSEC-2023-0071 (Marvin timing attack, which matters
-//! because this crate signs RS256) and is several times slower for RS256 and ES256.
+//! because this crate signs RS256) and is several times slower for RS256 and ES256. Tokens are
+//! signed by `jsonwebtoken::encode`; verification uses the same aws-lc-rs primitives with keys
+//! parsed once and bound to one algorithm.
 //!
 //! # Example
 //!
@@ -58,6 +60,7 @@
 
 mod cache;
 mod claims;
+mod crypto;
 mod error;
 mod header;
 #[cfg(feature = "jwks-http")]

@@ -483,10 +483,10 @@ impl<T: DeserializeOwned> RemoteVerifier<T> {
             }
         }
         let key = loaded.keys.get(kid).ok_or(TokenError::UnknownKey)?;
-        if key.algorithm != algorithm {
+        if key.verifier.algorithm() != algorithm {
             return Err(TokenError::AlgorithmNotAccepted);
         }
-        verify_signature(&parts, key.algorithm, &key.decoding)?;
+        verify_signature(&parts, &key.verifier)?;
         let payload = decode_part(parts.payload)?;
         self.check_claims(&payload)
     }

@@ -4,12 +4,12 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use jsonwebtoken::DecodingKey;
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
 use super::cache::{CachedToken, DEFAULT_CACHE_CAPACITY, TokenCache, digest_token};
 use super::claims::{AccessClaims, ClaimRules, NoExtraClaims, check_times, parse_access_claims};
+use super::crypto::KeyVerifier;
 use super::error::{KeyError, TokenError};
 use super::header::{
     CompactParts, RawHeader, decode_part, is_access_token_type, parse_header, split_compact,
@@ -335,7 +335,7 @@ impl<T: DeserializeOwned + Send + Sync + 'static> TokenVerifier<T> {
         if key.algorithm() != header_alg {
             return Err(TokenError::AlgorithmNotAccepted);
         }
-        verify_signature(&parts, key.algorithm(), &key.decoding)?;
+        verify_signature(&parts, &key.verifier)?;
         let payload = decode_part(parts.payload)?;
         let claims = parse_access_claims::<T>(&payload, &self.rules, now)?;
         Ok(CachedToken {
@@ -378,30 +378,24 @@ pub(crate) fn accepted_algorithm(header: &RawHeader) -> Result<Algorithm, TokenE
         .map_err(|_| TokenError::AlgorithmNotAccepted)
 }
 
-/// Step 8: the signature over `header.payload` with `key`, used with `algorithm` only.
+/// Step 8: the signature over `header.payload` with `key`, which is bound to one algorithm.
 pub(crate) fn verify_signature(
     parts: &CompactParts<'_>,
-    algorithm: Algorithm,
-    key: &DecodingKey,
+    key: &KeyVerifier,
 ) -> Result<(), TokenError> {
-    if algorithm == Algorithm::Es256 {
+    let signature = decode_part(parts.signature).map_err(|_| TokenError::InvalidSignature)?;
+    if key.algorithm() == Algorithm::Es256
+        && (signature.len() != 64
+            || signature[..32].iter().all(|b| *b == 0)
+            || signature[32..].iter().all(|b| *b == 0))
+    {
         // CVE-2022-21449 ("psychic signatures"): r = 0 or s = 0 must never verify. aws-lc
         // refuses them too; this check does not depend on that.
-        let signature = decode_part(parts.signature).map_err(|_| TokenError::InvalidSignature)?;
-        if signature.len() != 64
-            || signature[..32].iter().all(|b| *b == 0)
-            || signature[32..].iter().all(|b| *b == 0)
-        {
-            return Err(TokenError::InvalidSignature);
-        }
+        return Err(TokenError::InvalidSignature);
     }
-    match jsonwebtoken::crypto::verify(
-        parts.signature,
-        parts.signing_input.as_bytes(),
-        key,
-        algorithm.to_jwt(),
-    ) {
-        Ok(true) => Ok(()),
-        _ => Err(TokenError::InvalidSignature),
+    if key.verify(parts.signing_input.as_bytes(), &signature) {
+        Ok(())
+    } else {
+        Err(TokenError::InvalidSignature)
     }
 }
