@@ -355,6 +355,29 @@ mod tests {
     }
 
     #[test]
+    fn rsa_jwk_under_2048_bits_is_skipped() {
+        let n = b64url(&[0xC5; 128]); // 1024-bit modulus
+        let body = format!(
+            r#"{{"keys":[{{"kty":"RSA","kid":"weak","alg":"RS256","n":"{n}","e":"AQAB"}}]}}"#
+        );
+        assert!(parse_remote_jwks(body.as_bytes(), &ALL).unwrap().is_empty());
+    }
+
+    #[test]
+    fn jwks_with_too_many_keys_or_not_a_jwks_is_refused() {
+        let jwk = SigningKey::generate(Algorithm::EdDsa)
+            .unwrap()
+            .public_jwk()
+            .unwrap()
+            .clone();
+        let keys = vec![jwk; MAX_REMOTE_KEYS + 1];
+        let body = serde_json::to_vec(&Jwks { keys }).unwrap();
+        assert!(parse_remote_jwks(&body, &ALL).is_none());
+        assert!(parse_remote_jwks(b"<html>", &ALL).is_none());
+        assert!(parse_remote_jwks(br#"{"keys":{}}"#, &ALL).is_none());
+    }
+
+    #[test]
     fn duplicate_kid_in_provider_jwks_uses_neither_key() {
         let a = SigningKey::generate(Algorithm::EdDsa)
             .unwrap()
