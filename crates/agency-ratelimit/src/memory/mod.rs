@@ -177,8 +177,7 @@ impl<C: Clock> fmt::Debug for MemoryRateLimiter<C> {
 impl MemoryRateLimiter<DefaultClock> {
     /// A limiter for `classes` with the default [`MemoryOptions`].
     pub fn new(classes: RateClasses) -> Self {
-        // The default options are valid, so this cannot fail; fall back to a cap of one key per
-        // class rather than panic if that ever changed.
+        // The default options are valid: nothing to check (and `build` clamps the cap to >= 1).
         Self::build(classes, MemoryOptions::default(), DefaultClock::default())
     }
 
