@@ -406,3 +406,11 @@ async fn algorithms_outside_the_configured_set_are_refused() {
         TokenError::AlgorithmNotAccepted
     );
 }
+
+/// Compile-time check: the verifier can be shared across tasks and its future spawned.
+#[allow(dead_code)]
+fn remote_verifier_future_is_send() {
+    fn spawnable<F: std::future::Future + Send + 'static>(_: F) {}
+    let verifier = Arc::new(remote(Arc::new(CountingFetcher::default())));
+    spawnable(async move { verifier.verify("x").await });
+}
