@@ -13,6 +13,7 @@
 //! Only one header is consulted: a proxy that appends to `X-Forwarded-For` passes a client's
 //! `Forwarded` header through untouched, so reading both would let the client choose its address.
 
+use std::collections::VecDeque;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -165,28 +166,52 @@ impl ClientIpResolver {
         if !self.is_trusted(peer) {
             return peer;
         }
-        let mut entries: Vec<Option<IpAddr>> = Vec::new();
-        for value in header_values {
-            match self.header {
-                ProxyHeader::XForwardedFor => entries.extend(value.split(',').map(parse_xff_entry)),
-                ProxyHeader::Forwarded => entries.extend(parse_forwarded(value)),
-            }
-        }
+        // Walk right to left, parsing only the entries the walk reaches: memory stays
+        // O(max_hops) whatever the header holds (a 64 KiB header of commas allocates nothing
+        // in proportion).
+        let values: Vec<&str> = header_values.into_iter().collect();
+        let budget = self.max_hops + 1;
+        let mut walked = 0usize;
         let mut client = peer;
-        for entry in entries.iter().rev().take(self.max_hops) {
-            let Some(ip) = entry else { return peer };
-            let ip = ip.to_canonical();
-            if !self.is_trusted(ip) {
-                return ip;
+        for value in values.iter().rev() {
+            let parts = match self.header {
+                ProxyHeader::XForwardedFor => last_parts(value.split(','), budget - walked),
+                ProxyHeader::Forwarded => {
+                    last_parts(split_outside_quotes(value, ','), budget - walked)
+                }
+            };
+            for part in parts {
+                walked += 1;
+                if walked > self.max_hops {
+                    // Every walked hop was trusted and more remain: do not guess.
+                    return peer;
+                }
+                let entry = match self.header {
+                    ProxyHeader::XForwardedFor => parse_xff_entry(part),
+                    ProxyHeader::Forwarded => forwarded_element_for(part),
+                };
+                let Some(ip) = entry else { return peer };
+                let ip = ip.to_canonical();
+                if !self.is_trusted(ip) {
+                    return ip;
+                }
+                client = ip;
             }
-            client = ip;
-        }
-        if entries.len() > self.max_hops {
-            // Every walked hop was trusted and more remain: do not guess.
-            return peer;
         }
         client
     }
+}
+
+/// The last `n` items of `parts`, right-most first, in O(n) memory.
+fn last_parts<'a>(parts: impl Iterator<Item = &'a str>, n: usize) -> Vec<&'a str> {
+    let mut window = VecDeque::with_capacity(n + 1);
+    for part in parts {
+        window.push_back(part);
+        if window.len() > n {
+            window.pop_front();
+        }
+    }
+    window.into_iter().rev().collect()
 }
 
 /// One `X-Forwarded-For` entry: an address, optionally `[v6]`, `[v6]:port` or `v4:port`.
@@ -218,20 +243,18 @@ fn is_port(port: &str) -> bool {
     !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) && port.parse::<u16>().is_ok()
 }
 
-/// The `for` node of each element of one `Forwarded` value (RFC 7239), `None` for an element that
-/// has no usable address (missing, duplicated, `unknown`, obfuscated, or malformed).
-fn parse_forwarded(value: &str) -> Vec<Option<IpAddr>> {
-    split_unquoted(value, ',')
-        .into_iter()
-        .map(forwarded_element_for)
-        .collect()
-}
+/// The most parameters accepted in one `Forwarded` element (RFC 7239 defines four).
+const MAX_FORWARDED_PAIRS: usize = 16;
 
-fn forwarded_element_for(element: Option<&str>) -> Option<IpAddr> {
-    let element = element?;
+/// The `for` node of one `Forwarded` element (RFC 7239), `None` when the element has no usable
+/// address (missing, duplicated, `unknown`, obfuscated, or malformed).
+fn forwarded_element_for(element: &str) -> Option<IpAddr> {
     let mut found: Option<Option<IpAddr>> = None;
-    for pair in split_unquoted(element, ';') {
-        let pair = pair?.trim_matches([' ', '\t']);
+    for (n, pair) in split_outside_quotes(element, ';').enumerate() {
+        if n >= MAX_FORWARDED_PAIRS {
+            return None;
+        }
+        let pair = pair.trim_matches([' ', '\t']);
         if pair.is_empty() {
             continue;
         }
@@ -251,33 +274,62 @@ fn forwarded_element_for(element: Option<&str>) -> Option<IpAddr> {
     found.flatten()
 }
 
-/// Splits on `sep` outside quoted strings.
-///
-/// When the quotes do not balance, splits on every `sep` instead: a proxy *appends* its element,
-/// so an unbalanced quote can only come from the untrusted part on the left, and must not swallow
-/// the proxy's element into a quoted string.
-fn split_unquoted(s: &str, sep: char) -> Vec<Option<&str>> {
-    let mut parts = Vec::new();
-    let mut start = 0;
+/// Whether the quoted strings of `s` are all closed.
+fn quotes_balanced(s: &str) -> bool {
     let mut in_quotes = false;
     let mut escaped = false;
-    for (i, c) in s.char_indices() {
+    for c in s.chars() {
         if escaped {
             escaped = false;
         } else if in_quotes && c == '\\' {
             escaped = true;
         } else if c == '"' {
             in_quotes = !in_quotes;
-        } else if c == sep && !in_quotes {
-            parts.push(s.get(start..i));
-            start = i + c.len_utf8();
         }
     }
-    if in_quotes {
-        return s.split(sep).map(Some).collect();
-    }
-    parts.push(s.get(start..));
-    parts
+    !in_quotes
+}
+
+/// Splits on `sep` outside quoted strings, lazily.
+///
+/// When the quotes do not balance, splits on every `sep` instead: a proxy *appends* its element,
+/// so an unbalanced quote can only come from the untrusted part on the left, and must not swallow
+/// the proxy's element into a quoted string.
+fn split_outside_quotes(s: &str, sep: char) -> impl Iterator<Item = &str> {
+    let honour_quotes = quotes_balanced(s);
+    let mut chars = s.char_indices();
+    let mut start = 0;
+    let mut in_quotes = false;
+    let mut escaped = false;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        for (i, c) in chars.by_ref() {
+            if honour_quotes {
+                if escaped {
+                    escaped = false;
+                    continue;
+                }
+                if in_quotes && c == '\\' {
+                    escaped = true;
+                    continue;
+                }
+                if c == '"' {
+                    in_quotes = !in_quotes;
+                    continue;
+                }
+            }
+            if c == sep && !in_quotes {
+                let part = s.get(start..i).unwrap_or_default();
+                start = i + c.len_utf8();
+                return Some(part);
+            }
+        }
+        done = true;
+        Some(s.get(start..).unwrap_or_default())
+    })
 }
 
 /// A token or a quoted-string's content; `None` when neither.
@@ -396,6 +448,18 @@ mod tests {
             ip("2001:db8::1")
         );
         assert_eq!(xff().resolve(proxy, [" 2001:db8::1 "]), ip("2001:db8::1"));
+    }
+
+    #[test]
+    fn a_huge_header_is_walked_in_bounded_memory_and_still_resolved() {
+        // 200,000 spoofed entries before the one the proxy appended.
+        let proxy = ip("10.0.0.2");
+        let header = format!("{}198.51.100.7", "1.1.1.1,".repeat(200_000));
+        assert_eq!(xff().resolve(proxy, [header.as_str()]), ip("198.51.100.7"));
+        let header = format!("{}for=198.51.100.7", "for=1.1.1.1,".repeat(200_000));
+        assert_eq!(fwd().resolve(proxy, [header.as_str()]), ip("198.51.100.7"));
+        let many_pairs = format!("for=198.51.100.7{}", ";a=b".repeat(100));
+        assert_eq!(fwd().resolve(proxy, [many_pairs.as_str()]), proxy);
     }
 
     #[test]
