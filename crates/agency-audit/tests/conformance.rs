@@ -171,11 +171,11 @@ mod sqlite {
             ),
             (
                 "SELECT * FROM audit_events WHERE tenant_id = 'a' AND resource_type = 'x' AND resource_id = 'y' ORDER BY ts DESC, id DESC LIMIT 101",
-                "audit_events_tenant_resource",
+                "audit_events_tenant_time",
             ),
             (
-                "SELECT * FROM audit_events WHERE ts >= 5 ORDER BY ts DESC, id DESC LIMIT 101",
-                "audit_events_time",
+                "SELECT * FROM audit_events WHERE tenant_id = 'a' AND success = 0 AND ts >= 5 AND ts < 9 ORDER BY ts DESC, id DESC LIMIT 101",
+                "audit_events_tenant_time",
             ),
         ] {
             let rows = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))

@@ -159,23 +159,31 @@ impl JsonlSink {
             }
         };
         if rotate {
+            // Never leave a torn batch at the end of the file being closed.
+            if let Some(old) = state.open.get_mut(&first.stream)
+                && old.dirty
+            {
+                old.file.set_len(old.durable_len)?;
+                old.file.sync_data()?;
+                old.dirty = false;
+            }
             let path = self.file_name(&first.stream, first.seq);
-            let file = match create_private(&path) {
-                Ok(f) => f,
-                // A retry after a failure right after creation: reuse the file.
+            let (file, dirty) = match create_private(&path) {
+                Ok(f) => (f, false),
+                // A retry after a failure right after creating the file: nothing in it was ever
+                // acknowledged (the stream is this process's own), so it is cut back to empty.
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    OpenOptions::new().append(true).open(&path)?
+                    (OpenOptions::new().append(true).open(&path)?, true)
                 }
                 Err(e) => return Err(e.into()),
             };
-            let len = file.metadata()?.len();
             sync_dir(&self.dir)?;
             state.open.insert(
                 first.stream,
                 OpenFile {
                     file,
-                    durable_len: len,
-                    dirty: len > 0,
+                    durable_len: 0,
+                    dirty,
                     day: today,
                 },
             );
