@@ -22,7 +22,9 @@ CREATE TABLE IF NOT EXISTS audit_events (
     error_message TEXT,
     request_id    TEXT,
     PRIMARY KEY (stream_id, seq)
-) WITHOUT ROWID;
+);
+-- A rowid table, not WITHOUT ROWID: rows are ~600 bytes, well above the ~200 bytes (1/20 of a
+-- page) up to which SQLite recommends WITHOUT ROWID; measured faster for this insert pattern.
 
 -- This is the hot table: every index costs a B-tree insert per event inside the commit, so it
 -- has only three, all within a tenant and in (ts, id) order so pages come out newest first with
