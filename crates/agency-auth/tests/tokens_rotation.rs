@@ -251,3 +251,57 @@ fn assert_send_sync() {
         .unwrap();
     future_is_send(async move { verifier.verify("x").await });
 }
+
+#[tokio::test]
+async fn verify_only_service_with_public_pems_verifies_but_cannot_issue() {
+    for alg in [Algorithm::Rs256, Algorithm::Es256, Algorithm::EdDsa] {
+        let signing = SigningKey::generate(alg).unwrap();
+        let (issuer, _) = pair(&KeySet::new(signing.clone()));
+        let token = issuer
+            .issue(&AccessTokenRequest::new("u", "t", "viewer"))
+            .unwrap()
+            .token;
+
+        let public = agency_auth::tokens::VerifyingKey::from_public_pem(
+            alg,
+            &signing.public_key_pem().unwrap(),
+        )
+        .unwrap();
+        let verify_only = KeySet::empty();
+        verify_only.insert_verifying_key(public).unwrap();
+        let (cannot_issue, verifier) = pair(&verify_only);
+        assert_eq!(verifier.verify(&token).await.unwrap().sub, "u", "{alg}");
+        assert_eq!(
+            cannot_issue
+                .issue(&AccessTokenRequest::new("u", "t", "viewer"))
+                .unwrap_err(),
+            TokenError::NoSigningKey
+        );
+        assert_eq!(
+            verify_only.jwks().keys,
+            vec![signing.public_jwk().unwrap().clone()]
+        );
+    }
+}
+
+#[test]
+fn signing_key_cannot_replace_a_verify_only_key_under_its_kid() {
+    let signing = SigningKey::generate(Algorithm::Es256).unwrap();
+    let keys = KeySet::empty();
+    keys.insert_verifying_key(signing.verifying_key()).unwrap();
+    let other = SigningKey::generate(Algorithm::Es256)
+        .unwrap()
+        .with_kid(signing.kid())
+        .unwrap();
+    assert!(keys.insert(other).is_err());
+    assert!(
+        keys.insert_verifying_key(
+            SigningKey::generate(Algorithm::Es256)
+                .unwrap()
+                .verifying_key()
+                .with_kid(signing.kid())
+                .unwrap()
+        )
+        .is_err()
+    );
+}

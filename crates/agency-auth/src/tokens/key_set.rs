@@ -14,7 +14,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use super::error::KeyError;
 use super::jwks::Jwks;
-use super::keys::SigningKey;
+use super::keys::{SigningKey, VerifyingKey};
 
 /// A cheaply cloneable, shared handle to a set of keys: clones see the same keys, so an issuer
 /// and a verifier built from clones of one `KeySet` rotate together.
@@ -43,7 +43,10 @@ pub struct KeySet {
 /// One immutable version of the set; replaced as a whole on every change.
 #[derive(Default)]
 pub(crate) struct KeySetState {
-    pub(crate) keys: HashMap<String, Arc<SigningKey>>,
+    /// Every key that verifies, by `kid`.
+    pub(crate) keys: HashMap<String, Arc<VerifyingKey>>,
+    /// The keys that can sign (a subset of `keys`).
+    pub(crate) signing: HashMap<String, Arc<SigningKey>>,
     pub(crate) active: Option<Arc<SigningKey>>,
     /// Bumped whenever a key leaves the set, so cached verifications made with it die.
     pub(crate) retire_generation: u64,
@@ -68,21 +71,19 @@ impl KeySet {
     /// assert!(keys.active_kid().is_some());
     /// ```
     pub fn new(signing_key: SigningKey) -> Self {
+        let mut state = KeySetState::default();
+        // Adding to an empty set cannot meet a duplicate kid.
+        if let Ok(key) = add_signing(&mut state, signing_key) {
+            state.active = Some(key);
+        }
         let set = Self::default();
-        let kid = signing_key.kid().to_owned();
-        let key = Arc::new(signing_key);
-        let mut keys = HashMap::new();
-        keys.insert(kid, Arc::clone(&key));
-        set.replace(KeySetState {
-            keys,
-            active: Some(key),
-            retire_generation: 0,
-        });
+        set.replace(state);
         set
     }
 
     /// An empty key set: verifies nothing and signs nothing until keys are added. Useful for a
-    /// verify-only service that [`insert`](KeySet::insert)s the keys it trusts.
+    /// verify-only service that [`insert_verifying_key`](KeySet::insert_verifying_key)s the keys it
+    /// trusts.
     ///
     /// ```
     /// let keys = agency_auth::tokens::KeySet::empty();
@@ -105,9 +106,25 @@ impl KeySet {
     /// assert_eq!(keys.active_kid(), None);
     /// ```
     pub fn insert(&self, key: SigningKey) -> Result<(), KeyError> {
+        self.update(|state| add_signing(state, key).map(|_| ()))
+    }
+
+    /// Adds a verify-only key (for example the public key of another service's signing key).
+    /// Inserting the same key again is a no-op; a different key under an existing `kid` is
+    /// refused. A verify-only key can never be activated.
+    ///
+    /// ```
+    /// use agency_auth::tokens::{Algorithm, KeyError, KeySet, SigningKey};
+    /// let signing = SigningKey::generate(Algorithm::EdDsa).unwrap();
+    /// let keys = KeySet::empty();
+    /// keys.insert_verifying_key(signing.verifying_key()).unwrap();
+    /// assert_eq!(keys.kids(), [signing.kid()]);
+    /// assert_eq!(keys.activate(signing.kid()), Err(KeyError::UnknownKeyId));
+    /// ```
+    pub fn insert_verifying_key(&self, key: VerifyingKey) -> Result<(), KeyError> {
         self.update(|state| {
             if let Some(existing) = state.keys.get(key.kid()) {
-                return if same_key(existing, &key) {
+                return if existing.same_as(&key) {
                     Ok(())
                 } else {
                     Err(KeyError::DuplicateKeyId)
@@ -131,7 +148,7 @@ impl KeySet {
     /// ```
     pub fn activate(&self, kid: &str) -> Result<(), KeyError> {
         self.update(|state| {
-            let key = state.keys.get(kid).ok_or(KeyError::UnknownKeyId)?;
+            let key = state.signing.get(kid).ok_or(KeyError::UnknownKeyId)?;
             state.active = Some(Arc::clone(key));
             Ok(())
         })
@@ -149,16 +166,8 @@ impl KeySet {
     /// assert_eq!(keys.kids().len(), 2);
     /// ```
     pub fn rotate(&self, key: SigningKey) -> Result<(), KeyError> {
-        let kid = key.kid().to_owned();
         self.update(|state| {
-            if let Some(existing) = state.keys.get(&kid)
-                && !same_key(existing, &key)
-            {
-                return Err(KeyError::DuplicateKeyId);
-            }
-            let key = Arc::new(key);
-            state.keys.insert(kid, Arc::clone(&key));
-            state.active = Some(key);
+            state.active = Some(add_signing(state, key)?);
             Ok(())
         })
     }
@@ -178,6 +187,7 @@ impl KeySet {
                 return Err(KeyError::RetiringActiveKey);
             }
             state.keys.remove(kid).ok_or(KeyError::UnknownKeyId)?;
+            state.signing.remove(kid);
             state.retire_generation = state.retire_generation.wrapping_add(1);
             Ok(())
         })
@@ -242,6 +252,7 @@ impl KeySet {
         let mut guard = self.inner.write().unwrap_or_else(PoisonError::into_inner);
         let mut next = KeySetState {
             keys: guard.keys.clone(),
+            signing: guard.signing.clone(),
             active: guard.active.clone(),
             retire_generation: guard.retire_generation,
         };
@@ -257,12 +268,33 @@ fn sorted_kids(state: &KeySetState) -> Vec<String> {
     kids
 }
 
+/// Adds a signing key (and its verifying half); the same key again is a no-op.
+fn add_signing(state: &mut KeySetState, key: SigningKey) -> Result<Arc<SigningKey>, KeyError> {
+    let kid = key.kid().to_owned();
+    if let Some(existing) = state.signing.get(&kid) {
+        return if same_key(existing, &key) {
+            Ok(Arc::clone(existing))
+        } else {
+            Err(KeyError::DuplicateKeyId)
+        };
+    }
+    if state.keys.contains_key(&kid) {
+        // A verify-only key under this kid: refuse rather than guess whether it is the same key.
+        return Err(KeyError::DuplicateKeyId);
+    }
+    state
+        .keys
+        .insert(kid.clone(), Arc::new(key.verifying_key()));
+    let key = Arc::new(key);
+    state.signing.insert(kid, Arc::clone(&key));
+    Ok(key)
+}
+
 fn same_key(a: &SigningKey, b: &SigningKey) -> bool {
     a.algorithm() == b.algorithm()
         && match (a.public_jwk(), b.public_jwk()) {
             (Some(x), Some(y)) => x == y,
-            // HS256: same kid is derived from the same secret unless overridden; compare the
-            // secrets in constant time to be sure.
+            // HS256: compare the secrets in constant time.
             _ => a.secret_eq(b),
         }
 }

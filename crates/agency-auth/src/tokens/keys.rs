@@ -401,6 +401,23 @@ impl SigningKey {
         self.public_jwk.as_ref()
     }
 
+    /// The verify-only half of this key (for HS256 a copy of the secret's HMAC state: it can
+    /// forge tokens, so hand it only to services you would give the secret).
+    ///
+    /// ```
+    /// use agency_auth::tokens::{Algorithm, SigningKey};
+    /// let key = SigningKey::generate(Algorithm::Es256).unwrap();
+    /// assert_eq!(key.verifying_key().kid(), key.kid());
+    /// ```
+    pub fn verifying_key(&self) -> VerifyingKey {
+        VerifyingKey {
+            kid: self.kid.clone(),
+            algorithm: self.algorithm,
+            public_jwk: self.public_jwk.clone(),
+            verifier: self.verifier.clone(),
+        }
+    }
+
     /// Constant-time comparison of the secret bytes (used for HS256 keys).
     pub(crate) fn secret_eq(&self, other: &Self) -> bool {
         use subtle::ConstantTimeEq as _;
@@ -499,6 +516,172 @@ impl SigningKey {
             encoding,
             verifier,
         }
+    }
+}
+
+/// A key that only verifies: the public half of an asymmetric [`SigningKey`] (or a copy of an
+/// HS256 key), for a service that checks tokens but must not be able to mint them.
+///
+/// ```
+/// use agency_auth::tokens::{Algorithm, KeySet, SigningKey, VerifyingKey};
+///
+/// // On the issuing service:
+/// let signing = SigningKey::generate(Algorithm::Es256).unwrap();
+/// let public_pem = signing.public_key_pem().unwrap();
+///
+/// // On a service that only verifies:
+/// let key = VerifyingKey::from_public_pem(Algorithm::Es256, &public_pem).unwrap();
+/// assert_eq!(key.kid(), signing.kid());
+/// let keys = KeySet::empty();
+/// keys.insert_verifying_key(key).unwrap();
+/// assert_eq!(keys.active_kid(), None); // it can never sign
+/// ```
+#[derive(Clone)]
+pub struct VerifyingKey {
+    kid: String,
+    algorithm: Algorithm,
+    public_jwk: Option<PublicJwk>,
+    pub(crate) verifier: KeyVerifier,
+}
+
+impl fmt::Debug for VerifyingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifyingKey")
+            .field("kid", &self.kid)
+            .field("algorithm", &self.algorithm)
+            .finish_non_exhaustive()
+    }
+}
+
+impl VerifyingKey {
+    /// Loads a public key from SubjectPublicKeyInfo PEM (`PUBLIC KEY`, as
+    /// [`SigningKey::public_key_pem`] writes it) or, for RS256, PKCS#1 (`RSA PUBLIC KEY`). The
+    /// `kid` defaults to the RFC 7638 thumbprint, as for the signing key it came from.
+    ///
+    /// ```
+    /// use agency_auth::tokens::{Algorithm, SigningKey, VerifyingKey};
+    /// let pem = SigningKey::generate(Algorithm::EdDsa).unwrap().public_key_pem().unwrap();
+    /// assert!(VerifyingKey::from_public_pem(Algorithm::EdDsa, &pem).is_ok());
+    /// assert!(VerifyingKey::from_public_pem(Algorithm::Rs256, &pem).is_err());
+    /// ```
+    pub fn from_public_pem(algorithm: Algorithm, pem: &str) -> Result<Self, KeyError> {
+        let (label, der) = pem_decode(pem)?;
+        let mismatch = || KeyError::AlgorithmMismatch(algorithm.as_str());
+        let (jwk, raw_public) = match (algorithm, label.as_str()) {
+            (Algorithm::Hs256, _) => return Err(KeyError::SymmetricKey),
+            (Algorithm::Rs256, "PUBLIC KEY" | "RSA PUBLIC KEY") => {
+                let public = aws_lc_rs::rsa::PublicKey::from_der(&der)
+                    .map_err(|e| rsa_rejected(&e, mismatch()))?;
+                if public.modulus_len() * 8 < MIN_RSA_BITS {
+                    return Err(KeyError::WeakRsaKey {
+                        min_bits: MIN_RSA_BITS,
+                    });
+                }
+                let components = aws_lc_rs::rsa::PublicKeyComponents::<Vec<u8>>::from(&public);
+                let jwk = PublicJwk::rsa(
+                    strip_leading_zeros(&components.n),
+                    strip_leading_zeros(&components.e),
+                );
+                (jwk, der.to_vec())
+            }
+            (Algorithm::Es256, "PUBLIC KEY") => {
+                aws_sig::ParsedPublicKey::new(&aws_sig::ECDSA_P256_SHA256_FIXED, &der[..])
+                    .map_err(|_| mismatch())?;
+                // A valid P-256 SubjectPublicKeyInfo with an uncompressed point is 91 bytes and
+                // ends with the point (0x04 || x || y).
+                if der.len() != 91 || der[26] != 4 {
+                    return Err(mismatch());
+                }
+                let point = &der[26..];
+                (
+                    PublicJwk::ec_p256(&point[1..33], &point[33..65]),
+                    point.to_vec(),
+                )
+            }
+            (Algorithm::EdDsa, "PUBLIC KEY") => {
+                aws_sig::ParsedPublicKey::new(&aws_sig::ED25519, &der[..])
+                    .map_err(|_| mismatch())?;
+                // An Ed25519 SubjectPublicKeyInfo is 44 bytes and ends with the 32-byte key.
+                if der.len() != 44 {
+                    return Err(mismatch());
+                }
+                (PublicJwk::ed25519(&der[12..]), der[12..].to_vec())
+            }
+            _ => {
+                return Err(KeyError::InvalidPem(
+                    "not a public key of the expected kind",
+                ));
+            }
+        };
+        let verifier = KeyVerifier::public(algorithm, &raw_public)?;
+        let mut jwk = jwk;
+        jwk.alg = algorithm.as_str().to_owned();
+        let kid = jwk.thumbprint();
+        jwk.kid.clone_from(&kid);
+        Ok(Self {
+            kid,
+            algorithm,
+            public_jwk: Some(jwk),
+            verifier,
+        })
+    }
+
+    /// Replaces the key id (same rules as [`SigningKey::with_kid`]).
+    ///
+    /// ```
+    /// use agency_auth::tokens::{Algorithm, SigningKey};
+    /// let key = SigningKey::generate(Algorithm::EdDsa).unwrap().verifying_key().with_kid("k1").unwrap();
+    /// assert_eq!(key.kid(), "k1");
+    /// ```
+    pub fn with_kid(mut self, kid: &str) -> Result<Self, KeyError> {
+        if !is_valid_kid(kid) {
+            return Err(KeyError::InvalidKeyId);
+        }
+        self.kid = kid.to_owned();
+        if let Some(jwk) = &mut self.public_jwk {
+            jwk.kid = kid.to_owned();
+        }
+        Ok(self)
+    }
+
+    /// The key id.
+    ///
+    /// ```
+    /// use agency_auth::tokens::{Algorithm, SigningKey};
+    /// let signing = SigningKey::generate(Algorithm::Es256).unwrap();
+    /// assert_eq!(signing.verifying_key().kid(), signing.kid());
+    /// ```
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The one algorithm this key verifies.
+    ///
+    /// ```
+    /// use agency_auth::tokens::{Algorithm, SigningKey};
+    /// assert_eq!(SigningKey::generate(Algorithm::EdDsa).unwrap().verifying_key().algorithm(), Algorithm::EdDsa);
+    /// ```
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// The public key as a JWK; `None` for HS256.
+    ///
+    /// ```
+    /// use agency_auth::tokens::{Algorithm, SigningKey};
+    /// let key = SigningKey::generate(Algorithm::Rs256).unwrap();
+    /// assert_eq!(key.verifying_key().public_jwk(), key.public_jwk());
+    /// ```
+    pub fn public_jwk(&self) -> Option<&PublicJwk> {
+        self.public_jwk.as_ref()
+    }
+
+    pub(crate) fn same_as(&self, other: &Self) -> bool {
+        self.algorithm == other.algorithm
+            && match (&self.public_jwk, &other.public_jwk) {
+                (Some(a), Some(b)) => a == b,
+                _ => false,
+            }
     }
 }
 
@@ -643,6 +826,32 @@ mod tests {
         assert_eq!(
             SigningKey::from_pem(Algorithm::Rs256, pem).unwrap_err(),
             KeyError::WeakRsaKey { min_bits: 2048 }
+        );
+    }
+
+    #[test]
+    fn public_pems_load_as_verifying_keys_with_the_same_kid() {
+        for alg in [Algorithm::Rs256, Algorithm::Es256, Algorithm::EdDsa] {
+            let key = SigningKey::generate(alg).unwrap();
+            let public =
+                VerifyingKey::from_public_pem(alg, &key.public_key_pem().unwrap()).unwrap();
+            assert_eq!(public.kid(), key.kid(), "{alg}");
+            assert_eq!(public.public_jwk(), key.public_jwk());
+            // The private PEM is not a public key.
+            assert!(VerifyingKey::from_public_pem(alg, &key.to_pkcs8_pem().unwrap()).is_err());
+        }
+        // PKCS#1 "RSA PUBLIC KEY" too.
+        let key = SigningKey::generate(Algorithm::Rs256).unwrap();
+        let pair = aws_lc_rs::rsa::KeyPair::from_pkcs8(
+            &pem_decode(&key.to_pkcs8_pem().unwrap()).unwrap().1,
+        )
+        .unwrap();
+        let pkcs1 = pem_encode("RSA PUBLIC KEY", pair.public_key().as_ref());
+        assert_eq!(
+            VerifyingKey::from_public_pem(Algorithm::Rs256, &pkcs1)
+                .unwrap()
+                .kid(),
+            key.kid()
         );
     }
 

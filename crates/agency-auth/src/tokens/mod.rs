@@ -83,7 +83,9 @@ pub use issuer::{
 };
 pub use jwks::{Jwks, PublicJwk};
 pub use key_set::KeySet;
-pub use keys::{Algorithm, MIN_HS256_SECRET_BYTES, MIN_RSA_BITS, RsaKeySize, SigningKey};
+pub use keys::{
+    Algorithm, MIN_HS256_SECRET_BYTES, MIN_RSA_BITS, RsaKeySize, SigningKey, VerifyingKey,
+};
 pub use remote::{
     DEFAULT_JWKS_MAX_AGE, DEFAULT_MIN_REFRESH_INTERVAL, JwksFetchError, JwksFetcher, RemoteClaims,
     RemoteVerifier, RemoteVerifierBuilder,
