@@ -282,7 +282,7 @@ impl std::fmt::Display for StreamId {
 /// let back: agency_audit::RecordedEvent = serde_json::from_str(&json).unwrap();
 /// assert_eq!(back, recorded);
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct RecordedEvent {
     /// The writer stream the event belongs to.
     pub stream: StreamId,
@@ -295,9 +295,80 @@ pub struct RecordedEvent {
     pub event: AuditEvent,
 }
 
+/// Serialises the flat shape by hand: `#[serde(flatten)]` would buffer every field through a
+/// map, and this runs once per event on the file sink's hot path.
+impl Serialize for RecordedEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        struct Rfc3339<'a>(&'a OffsetDateTime);
+        impl Serialize for Rfc3339<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                time::serde::rfc3339::serialize(self.0, s)
+            }
+        }
+        let e = &self.event;
+        let mut st = serializer.serialize_struct("RecordedEvent", 19)?;
+        st.serialize_field("stream", &self.stream)?;
+        st.serialize_field("seq", &self.seq)?;
+        st.serialize_field("hash", &self.hash)?;
+        st.serialize_field("id", &e.id)?;
+        st.serialize_field("timestamp", &Rfc3339(&e.timestamp))?;
+        st.serialize_field("actor_id", &e.actor_id)?;
+        st.serialize_field("actor", &e.actor)?;
+        st.serialize_field("actor_kind", &e.actor_kind)?;
+        st.serialize_field("tenant_id", &e.tenant_id)?;
+        st.serialize_field("action", &e.action)?;
+        st.serialize_field("resource_type", &e.resource_type)?;
+        st.serialize_field("resource_id", &e.resource_id)?;
+        st.serialize_field("old_value", &e.old_value)?;
+        st.serialize_field("new_value", &e.new_value)?;
+        st.serialize_field("ip_address", &e.ip_address)?;
+        st.serialize_field("user_agent", &e.user_agent)?;
+        st.serialize_field("success", &e.success)?;
+        st.serialize_field("error_message", &e.error_message)?;
+        st.serialize_field("request_id", &e.request_id)?;
+        st.end()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hand_written_serialisation_matches_the_flattened_shape() {
+        #[derive(Serialize)]
+        struct Flat<'a> {
+            stream: StreamId,
+            seq: u64,
+            hash: ChainHash,
+            #[serde(flatten)]
+            event: &'a AuditEvent,
+        }
+        let event = AuditEvent::builder("user.create")
+            .actor(ActorKind::User, "u1", "alice")
+            .new_value(serde_json::json!({"a": [1, 2.5, null]}))
+            .ip("::1".parse().unwrap())
+            .failure("nope")
+            .build();
+        let r = RecordedEvent {
+            stream: StreamId::new(),
+            seq: 9,
+            hash: ChainHash([7; 32]),
+            event,
+        };
+        let flat = Flat {
+            stream: r.stream,
+            seq: r.seq,
+            hash: r.hash,
+            event: &r.event,
+        };
+        let a: serde_json::Value = serde_json::to_value(&r).unwrap();
+        let b: serde_json::Value = serde_json::to_value(&flat).unwrap();
+        assert_eq!(a, b);
+        let back: RecordedEvent = serde_json::from_value(a).unwrap();
+        assert_eq!(back, r);
+    }
 
     #[test]
     fn builder_sets_fields_and_truncates_time() {

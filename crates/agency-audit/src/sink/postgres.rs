@@ -175,20 +175,20 @@ impl AuditSink for PostgresAuditStore {
             hash.push(r.hash.0.to_vec());
             id.push(e.id);
             ts.push(e.timestamp);
-            actor_id.push(e.actor_id.clone());
-            actor.push(e.actor.clone());
-            actor_kind.push(e.actor_kind.as_str().to_owned());
-            tenant.push(e.tenant_id.clone());
-            action.push(e.action.clone());
-            rtype.push(e.resource_type.clone());
-            rid.push(e.resource_id.clone());
+            actor_id.push(e.actor_id.as_deref());
+            actor.push(e.actor.as_deref());
+            actor_kind.push(e.actor_kind.as_str());
+            tenant.push(e.tenant_id.as_deref());
+            action.push(e.action.as_str());
+            rtype.push(e.resource_type.as_deref());
+            rid.push(e.resource_id.as_deref());
             old.push(e.old_value.as_ref().map(canonical_json));
             new.push(e.new_value.as_ref().map(canonical_json));
             ip.push(e.ip_address.map(|i| i.to_string()));
-            ua.push(e.user_agent.clone());
+            ua.push(e.user_agent.as_deref());
             success.push(e.success);
-            err.push(e.error_message.clone());
-            req.push(e.request_id.clone());
+            err.push(e.error_message.as_deref());
+            req.push(e.request_id.as_deref());
         }
         let mut tx = self.pool.begin().await?;
         sqlx::query(
