@@ -237,3 +237,27 @@ async fn spawning_outside_a_runtime_is_an_error_not_a_panic() {
     .unwrap();
     assert!(matches!(result, Err(AuditError::NoRuntime)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fanout_writes_every_batch_to_every_sink() {
+    let a = Arc::new(MemoryStore::new());
+    let b = Arc::new(MemoryStore::new());
+    let fanout =
+        agency_audit::sink::FanoutSink::new(vec![Box::new(a.clone()), Box::new(b.clone())]);
+    let config =
+        WriterConfig::default().checkpoints(a.clone(), common::signer(), Duration::from_secs(60));
+    let writer = AuditWriter::spawn(fanout, config).unwrap();
+    for i in 0..50 {
+        writer
+            .record_durable(common::sample_event(i))
+            .await
+            .unwrap();
+    }
+    writer.shutdown().await.unwrap();
+    assert_eq!(a.events(), b.events());
+    assert_eq!(a.events().len(), 50);
+    let report = agency_audit::verify(b.as_ref(), a.as_ref(), &common::verifier())
+        .await
+        .unwrap();
+    assert!(report.ok, "{report:?}");
+}

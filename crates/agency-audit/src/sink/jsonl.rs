@@ -552,3 +552,116 @@ impl CheckpointStore for JsonlCheckpointStore {
         Self::read(&self.path)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::AuditEvent;
+    use crate::chain::{ChainHash, chain_hash};
+
+    fn batch(stream: StreamId, from: u64, n: u64, prev: &mut ChainHash) -> Vec<RecordedEvent> {
+        (from..from + n)
+            .map(|seq| {
+                let event = AuditEvent::builder("agent.create")
+                    .request_id(format!("r{seq}"))
+                    .build();
+                let hash = chain_hash(prev, &stream, seq, &event);
+                *prev = hash;
+                RecordedEvent {
+                    stream,
+                    seq,
+                    hash,
+                    event,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_torn_batch_is_cut_off_before_the_retry() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = JsonlSink::new(dir.path(), "audit", Rotation::default()).unwrap();
+        let stream = StreamId::new();
+        let mut prev = ChainHash::GENESIS;
+        sink.write_blocking(&batch(stream, 1, 3, &mut prev))
+            .unwrap();
+        let second = batch(stream, 4, 3, &mut prev);
+        // Simulate a failed attempt that wrote half a line before the error.
+        {
+            let mut state = sink.state.lock().unwrap();
+            let f = state.open.get_mut(&stream).unwrap();
+            f.file.write_all(b"{\"stream\":\"torn").unwrap();
+            f.dirty = true;
+        }
+        sink.write_blocking(&second).unwrap();
+        let files = sink.files().unwrap();
+        let signer = crate::chain::CheckpointSigner::ed25519_from_bytes(&[1; 32]);
+        let mut verifier = ChainVerifier::new(&signer.verifier(), Vec::new());
+        verify_files(&files, &mut verifier).unwrap();
+        let report = verifier.finish();
+        assert!(report.ok, "{report:?}");
+        assert_eq!(report.checked, 6);
+    }
+
+    #[test]
+    fn a_torn_batch_is_cut_off_before_rotating() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = JsonlSink::new(
+            dir.path(),
+            "audit",
+            Rotation {
+                max_bytes: Some(1),
+                daily: false,
+            },
+        )
+        .unwrap();
+        let stream = StreamId::new();
+        let mut prev = ChainHash::GENESIS;
+        sink.write_blocking(&batch(stream, 1, 2, &mut prev))
+            .unwrap();
+        {
+            let mut state = sink.state.lock().unwrap();
+            let f = state.open.get_mut(&stream).unwrap();
+            f.file.write_all(b"{\"partial").unwrap();
+            f.dirty = true;
+        }
+        sink.write_blocking(&batch(stream, 3, 2, &mut prev))
+            .unwrap();
+        let files = sink.files().unwrap();
+        assert_eq!(files[&stream].len(), 2);
+        let signer = crate::chain::CheckpointSigner::ed25519_from_bytes(&[1; 32]);
+        let mut verifier = ChainVerifier::new(&signer.verifier(), Vec::new());
+        verify_files(&files, &mut verifier).unwrap();
+        assert!(verifier.finish().ok);
+    }
+
+    #[test]
+    fn a_torn_checkpoint_line_is_dropped_before_the_next_append() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cp.jsonl");
+        let store = JsonlCheckpointStore::new(&path);
+        let signer = crate::chain::CheckpointSigner::ed25519_from_bytes(&[1; 32]);
+        let cp = crate::chain::Checkpoint {
+            kind: crate::chain::CheckpointKind::Head,
+            stream: StreamId::new(),
+            seq: 0,
+            hash: ChainHash::GENESIS,
+            time: OffsetDateTime::now_utc(),
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(store.append_checkpoint(&signer.sign(cp)))
+            .unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"{\"kind\":\"he")
+            .unwrap();
+        rt.block_on(store.append_checkpoint(&signer.sign(cp)))
+            .unwrap();
+        assert_eq!(JsonlCheckpointStore::read(&path).unwrap().len(), 2);
+    }
+}
