@@ -224,6 +224,7 @@ struct Inner {
     stream: StreamId,
     healthy: Arc<AtomicBool>,
     counters: Arc<Counters>,
+    shutting_down: Arc<AtomicBool>,
     dropped_by_class: Vec<AtomicU64>,
     task: Mutex<Option<JoinHandle<Result<(), AuditError>>>>,
 }
@@ -265,6 +266,7 @@ impl AuditWriter {
         let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
         let healthy = Arc::new(AtomicBool::new(true));
         let counters = Arc::new(Counters::default());
+        let shutting_down = Arc::new(AtomicBool::new(false));
         let task = WriterTask {
             sink: Arc::new(sink),
             rx,
@@ -278,7 +280,7 @@ impl AuditWriter {
             shutdown_retries: config.shutdown_retries,
             healthy: healthy.clone(),
             counters: counters.clone(),
-            shutting_down: Arc::new(AtomicBool::new(false)),
+            shutting_down: shutting_down.clone(),
         };
         let join = handle.spawn(task.run());
         Ok(AuditWriter {
@@ -293,6 +295,7 @@ impl AuditWriter {
                 stream: config.stream,
                 healthy,
                 counters,
+                shutting_down,
                 task: Mutex::new(Some(join)),
             }),
         })
@@ -379,6 +382,9 @@ impl AuditWriter {
     /// Stops accepting events, commits everything queued, writes a final checkpoint and waits
     /// for the writer task. Calling it again is harmless.
     pub async fn shutdown(&self) -> Result<(), AuditError> {
+        // Set first, so a commit stuck retrying against a dead sink gives up after
+        // `shutdown_retries` even before the writer reads the shutdown message.
+        self.inner.shutting_down.store(true, Ordering::Release);
         let _ = self.inner.tx.send(Msg::Shutdown).await;
         let join = self.inner.task.lock().ok().and_then(|mut t| t.take());
         match join {

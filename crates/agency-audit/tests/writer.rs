@@ -261,3 +261,28 @@ async fn fanout_writes_every_batch_to_every_sink() {
         .unwrap();
     assert!(report.ok, "{report:?}");
 }
+
+/// A sink that always fails.
+struct DeadSink;
+
+#[async_trait]
+impl AuditSink for DeadSink {
+    async fn write_batch(&self, _: &[RecordedEvent]) -> Result<(), AuditError> {
+        Err(AuditError::Sink("gone".into()))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_gives_up_on_a_dead_sink_and_counts_the_loss() {
+    let mut config = WriterConfig::default().queue(4, 2);
+    config.shutdown_retries = 1;
+    let writer = AuditWriter::spawn(DeadSink, config).unwrap();
+    for _ in 0..4 {
+        writer.record(ev("agent.create")).await.unwrap();
+    }
+    let result = tokio::time::timeout(Duration::from_secs(20), writer.shutdown())
+        .await
+        .expect("shutdown must finish");
+    assert!(result.is_err());
+    assert_eq!(writer.stats().lost_at_shutdown, 4);
+}
