@@ -23,5 +23,6 @@ pub mod secrets;
 pub mod sessions;
 pub mod store;
 pub mod tokens;
+mod versioned;
 
 pub use principal::*;

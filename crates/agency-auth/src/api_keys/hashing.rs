@@ -6,7 +6,6 @@
 //! plain SHA-256: with the hashing key outside the database, a stolen database alone cannot
 //! test guesses at all, and a key with a low-entropy secret (a bug, a typo'd import) stays safe.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use aws_lc_rs::hmac;
@@ -14,6 +13,7 @@ use base64::Engine as _;
 use zeroize::Zeroizing;
 
 use super::ApiKeyError;
+use crate::versioned::VersionedKeys;
 
 /// Minimum length of a hashing key, in bytes.
 pub const MIN_HASHING_KEY_LEN: usize = 32;
@@ -119,53 +119,46 @@ impl fmt::Debug for ApiKeyHashingKey {
 /// # Ok::<(), agency_auth::api_keys::ApiKeyError>(())
 /// ```
 pub struct ApiKeyHashingKeys {
-    current: u32,
-    keys: BTreeMap<u32, ApiKeyHashingKey>,
+    keys: VersionedKeys<ApiKeyHashingKey>,
 }
 
 impl ApiKeyHashingKeys {
     /// A keyring whose current (and only) key is `current`.
     pub fn new(current: ApiKeyHashingKey) -> Self {
-        let version = current.version;
-        let mut keys = BTreeMap::new();
-        keys.insert(version, current);
         Self {
-            current: version,
-            keys,
+            keys: VersionedKeys::new(current.version, current),
         }
     }
 
     /// Adds an older key, still used to check hashes it produced.
     pub fn with_previous(mut self, key: ApiKeyHashingKey) -> Result<Self, ApiKeyError> {
-        if self.keys.contains_key(&key.version) {
-            return Err(ApiKeyError::DuplicateHashKeyVersion(key.version));
-        }
-        self.keys.insert(key.version, key);
+        self.keys
+            .insert_previous(key.version, key)
+            .map_err(ApiKeyError::DuplicateHashKeyVersion)?;
         Ok(self)
     }
 
     /// Version of the key new hashes are made with.
     pub fn current_version(&self) -> u32 {
-        self.current
+        self.keys.current_version()
     }
 
     pub(crate) fn current(&self) -> Result<&ApiKeyHashingKey, ApiKeyError> {
-        self.get(self.current)
+        self.keys
+            .current()
+            .map_err(ApiKeyError::UnknownHashKeyVersion)
     }
 
     pub(crate) fn get(&self, version: u32) -> Result<&ApiKeyHashingKey, ApiKeyError> {
         self.keys
-            .get(&version)
-            .ok_or(ApiKeyError::UnknownHashKeyVersion(version))
+            .get(version)
+            .map_err(ApiKeyError::UnknownHashKeyVersion)
     }
 }
 
 impl fmt::Debug for ApiKeyHashingKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ApiKeyHashingKeys")
-            .field("current", &self.current)
-            .field("versions", &self.keys.keys().collect::<Vec<_>>())
-            .finish()
+        self.keys.debug_fmt("ApiKeyHashingKeys", f)
     }
 }
 

@@ -61,13 +61,14 @@
 //! # Ok::<(), agency_auth::secrets::SecretsError>(())
 //! ```
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use zeroize::Zeroizing;
+
+use crate::versioned::VersionedKeys;
 
 /// Length of a key-encryption key and of a data key, in bytes (AES-256).
 pub const KEY_LEN: usize = 32;
@@ -193,39 +194,33 @@ impl fmt::Debug for KeyEncryptionKey {
 /// # Ok::<(), agency_auth::secrets::SecretsError>(())
 /// ```
 pub struct SecretsKeyring {
-    current: u32,
-    keys: BTreeMap<u32, KeyEncryptionKey>,
+    keys: VersionedKeys<KeyEncryptionKey>,
 }
 
 impl SecretsKeyring {
     /// A keyring whose current (and only) key is `current`.
     pub fn new(current: KeyEncryptionKey) -> Self {
-        let version = current.version;
-        let mut keys = BTreeMap::new();
-        keys.insert(version, current);
         Self {
-            current: version,
-            keys,
+            keys: VersionedKeys::new(current.version, current),
         }
     }
 
     /// Adds an older key that still decrypts (and is re-encrypted from) but never encrypts.
     pub fn with_previous(mut self, key: KeyEncryptionKey) -> Result<Self, SecretsError> {
-        if self.keys.contains_key(&key.version) {
-            return Err(SecretsError::DuplicateKeyVersion(key.version));
-        }
-        self.keys.insert(key.version, key);
+        self.keys
+            .insert_previous(key.version, key)
+            .map_err(SecretsError::DuplicateKeyVersion)?;
         Ok(self)
     }
 
     /// Version of the key new envelopes are wrapped with.
     pub fn current_version(&self) -> u32 {
-        self.current
+        self.keys.current_version()
     }
 
     /// Every version in the keyring, ascending.
     pub fn versions(&self) -> impl Iterator<Item = u32> + '_ {
-        self.keys.keys().copied()
+        self.keys.versions()
     }
 
     /// Encrypts `plaintext` bound to `associated_data` into a new envelope under the current KEK.
@@ -289,7 +284,7 @@ impl SecretsKeyring {
         drop(self.decrypt(envelope, associated_data)?);
         let (data_key, version) = self.unwrap_key(envelope)?;
         let mut moved = envelope.to_vec();
-        if version != self.current {
+        if version != self.keys.current_version() {
             self.write_wrapped_key(&mut moved, &data_key)?;
         }
         Ok(moved)
@@ -305,7 +300,7 @@ impl SecretsKeyring {
     /// # Ok::<(), agency_auth::secrets::SecretsError>(())
     /// ```
     pub fn needs_reencrypt(&self, envelope: &[u8]) -> Result<bool, SecretsError> {
-        Ok(Self::key_version_of(envelope)? != self.current)
+        Ok(Self::key_version_of(envelope)? != self.keys.current_version())
     }
 
     /// The KEK version an envelope names, after checking its framing (not its authenticity).
@@ -371,9 +366,7 @@ impl SecretsKeyring {
     }
 
     fn current_key(&self) -> Result<&KeyEncryptionKey, SecretsError> {
-        self.keys
-            .get(&self.current)
-            .ok_or(SecretsError::UnknownKeyVersion(self.current))
+        self.keys.current().map_err(SecretsError::UnknownKeyVersion)
     }
 
     /// Writes header, wrap nonce and wrapped `data_key` (under the current KEK) into the first
@@ -409,8 +402,8 @@ impl SecretsKeyring {
         let version = Self::key_version_of(envelope)?;
         let kek = self
             .keys
-            .get(&version)
-            .ok_or(SecretsError::UnknownKeyVersion(version))?;
+            .get(version)
+            .map_err(SecretsError::UnknownKeyVersion)?;
         let nonce = Nonce::try_assume_unique_for_key(&envelope[WRAP_NONCE_AT..WRAPPED_KEY_AT])
             .map_err(|_| SecretsError::Malformed("bad nonce"))?;
         let mut wrapped = Zeroizing::new([0u8; WRAPPED_KEY_LEN]);
@@ -430,10 +423,7 @@ impl SecretsKeyring {
 
 impl fmt::Debug for SecretsKeyring {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SecretsKeyring")
-            .field("current", &self.current)
-            .field("versions", &self.keys.keys().collect::<Vec<_>>())
-            .finish()
+        self.keys.debug_fmt("SecretsKeyring", f)
     }
 }
 
