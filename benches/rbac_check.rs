@@ -55,14 +55,21 @@ struct Request {
     user: String,
     role: String,
     permission: String,
+    /// `permission` split into casbin's `obj` and `act`, once, outside the timed loop (as a
+    /// casbin caller keeping them apart would have them), so casbin is not charged for it.
+    obj: String,
+    act: String,
 }
 
 impl Request {
     fn new(role: &str, permission: &str) -> Self {
+        let (obj, act) = permission.split_once(':').unwrap();
         Self {
             user: format!("user-{role}"),
             role: role.to_owned(),
             permission: permission.to_owned(),
+            obj: obj.to_owned(),
+            act: act.to_owned(),
         }
     }
 
@@ -71,8 +78,7 @@ impl Request {
     }
 
     fn casbin_args(&self) -> (&str, &str, &str, &str) {
-        let (obj, act) = self.permission.split_once(':').unwrap();
-        (&self.user, TENANT, obj, act)
+        (&self.user, TENANT, &self.obj, &self.act)
     }
 }
 

@@ -9,7 +9,7 @@ use super::spec::{PolicySpec, RoleSpec};
 use super::{CompiledRole, NO_ROLE, Policy};
 use crate::bitset::BitSet;
 use crate::error::PolicyError;
-use crate::name_map::NameMap;
+use crate::name_map::NameTable;
 use crate::permission::{excerpt, validate_permission, validate_role_name};
 
 /// Most roles a policy may define (bounds the compiled size: roles × permissions × 2 bytes).
@@ -296,14 +296,13 @@ pub(super) fn compile(spec: &PolicySpec) -> Result<Policy, PolicyError> {
         }
     }
 
-    let mut role_ids = NameMap::default();
-    for (i, role) in roles.iter().enumerate() {
-        role_ids.insert(role.name.clone(), to_u16(i));
-    }
-    let mut permission_ids = NameMap::default();
-    for (i, name) in permission_names.iter().enumerate() {
-        permission_ids.insert(Box::<str>::from(*name), to_u16(i));
-    }
+    let role_ids = NameTable::new(roles.iter().map(|role| role.name.clone()).collect());
+    let permission_ids = NameTable::new(
+        permission_names
+            .iter()
+            .map(|n| Box::<str>::from(*n))
+            .collect(),
+    );
     let permissions = permission_names
         .iter()
         .map(|n| Box::<str>::from(*n))

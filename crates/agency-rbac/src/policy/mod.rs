@@ -18,7 +18,7 @@ pub use spec::{PolicySpec, RoleSpec};
 
 use crate::bitset::BitSet;
 use crate::error::PolicyError;
-use crate::name_map::NameMap;
+use crate::name_map::NameTable;
 
 /// `granted_by` marker for a permission the role does not hold.
 pub(crate) const NO_ROLE: u16 = u16::MAX;
@@ -65,9 +65,9 @@ pub struct Policy {
     spec: PolicySpec,
     /// Permission names by id.
     permissions: Box<[Box<str>]>,
-    permission_ids: NameMap<Box<str>, u16>,
+    permission_ids: NameTable,
     roles: Box<[CompiledRole]>,
-    role_ids: NameMap<Box<str>, u16>,
+    role_ids: NameTable,
 }
 
 /// Whether a role holds a permission everywhere or only on what the subject owns.
@@ -212,7 +212,7 @@ impl Policy {
     /// assert!(!agency_rbac::presets::swarm().has_permission("audit:delete"));
     /// ```
     pub fn has_permission(&self, permission: &str) -> bool {
-        self.permission_ids.contains_key(permission)
+        self.permission_ids.contains(permission)
     }
 
     /// Whether role `role` holds `permission` (unconditionally or owner-only), ignoring
@@ -231,18 +231,16 @@ impl Policy {
 
     #[inline]
     pub(crate) fn compiled_role(&self, name: &str) -> Option<&CompiledRole> {
-        self.role_ids
-            .get(name)
-            .and_then(|&id| self.roles.get(usize::from(id)))
+        self.role_ids.get(name).and_then(|id| self.roles.get(id))
     }
 
     pub(crate) fn role_index(&self, name: &str) -> Option<usize> {
-        self.role_ids.get(name).map(|&id| usize::from(id))
+        self.role_ids.get(name)
     }
 
     #[inline]
     pub(crate) fn permission_id(&self, name: &str) -> Option<usize> {
-        self.permission_ids.get(name).map(|&id| usize::from(id))
+        self.permission_ids.get(name)
     }
 
     pub(crate) fn role_name(&self, id: u16) -> &str {
@@ -261,9 +259,9 @@ impl Policy {
         Self {
             spec: PolicySpec::default(),
             permissions: Box::default(),
-            permission_ids: NameMap::default(),
+            permission_ids: NameTable::default(),
             roles: Box::default(),
-            role_ids: NameMap::default(),
+            role_ids: NameTable::default(),
         }
     }
 }
@@ -373,7 +371,7 @@ impl<'a> RoleView<'a> {
         self.policy
             .role_ids
             .get(other)
-            .is_some_and(|&id| self.role.ancestors.contains(usize::from(id)))
+            .is_some_and(|id| self.role.ancestors.contains(id))
     }
 }
 
