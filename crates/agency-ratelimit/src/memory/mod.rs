@@ -28,27 +28,29 @@
 //!
 //! # Remaining capacity
 //!
-//! Allowed decisions use governor's `StateSnapshot::remaining_burst_capacity`; `reset_after` is
-//! derived from it and rounded up to a whole emission interval (governor does not expose the
-//! theoretical arrival time). Refused decisions derive remaining, reset and retry exactly from
-//! governor's `NotUntil`.
+//! governor's own clock reading and the key's theoretical arrival time (TAT) are recorded on the
+//! way through governor's check (a clock wrapper and the store record them on the thread), so a
+//! decision reads the clock once, like bare governor. Allowed decisions compute governor's
+//! `remaining_burst_capacity` formula from them; `reset_after` is derived from it and rounded up
+//! to a whole emission interval. Refused decisions derive remaining, reset and retry exactly from
+//! the TAT governor refused against, counted from the reading governor decided at.
 
 mod store;
 
 use std::fmt;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hasher};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use governor::Quota;
 use governor::clock::{Clock, DefaultClock, Reference};
-use governor::middleware::{NoOpMiddleware, StateInformationMiddleware};
-use governor::{NotUntil, Quota};
+use governor::middleware::NoOpMiddleware;
 use serde::{Deserialize, Serialize};
 
-use self::store::BoundedStore;
+use self::store::{BoundedStore, TapClock};
 use crate::class::{RateClass, RateClasses};
 use crate::decision::{Decision, DecisionSource};
 use crate::error::{ConfigError, RateLimitError};
@@ -89,7 +91,8 @@ impl MemoryOptions {
     }
 }
 
-type Governor<C> = governor::RateLimiter<u64, BoundedStore, C, StateInformationMiddleware>;
+type Governor<C> =
+    governor::RateLimiter<u64, BoundedStore, TapClock<C>, NoOpMiddleware<<C as Clock>::Instant>>;
 
 struct ClassLimiter<C: Clock> {
     class: RateClass,
@@ -103,6 +106,40 @@ struct ClassLimiter<C: Clock> {
     /// The emission interval and tolerance in nanoseconds, as governor uses them.
     t_ns: u64,
     tau_ns: u64,
+    /// Divides by `t_ns` with a multiplication.
+    per_t: Reciprocal,
+    /// governor's start, on the tap clock (readings minus this are governor's `t0`).
+    start_ns: u64,
+}
+
+/// Exact division of `u64`s by a fixed divisor, with a multiplication and at most a few
+/// corrections instead of a hardware division (the hot path divides by `T` once per check).
+#[derive(Debug, Clone, Copy)]
+struct Reciprocal {
+    d: u64,
+    /// `floor((2^64 - 1) / d)`: `n * m / 2^64` never overestimates `n / d`, and underestimates
+    /// it by at most 2.
+    m: u64,
+}
+
+impl Reciprocal {
+    fn new(d: u64) -> Self {
+        let d = d.max(1);
+        Self { d, m: u64::MAX / d }
+    }
+
+    /// `n / d`, rounded down, exactly.
+    #[inline]
+    fn div(self, n: u64) -> u64 {
+        let mut q = u64::try_from((u128::from(n) * u128::from(self.m)) >> 64).unwrap_or(0);
+        // `q * d <= n`: q never overestimates.
+        let mut r = n - q * self.d;
+        while r >= self.d {
+            q += 1;
+            r -= self.d;
+        }
+        q
+    }
 }
 
 /// Hashes rate-limit keys with SipHash-1-3 under a per-process random key.
@@ -113,8 +150,12 @@ impl KeyHasher {
         Self(std::hash::RandomState::new())
     }
 
+    /// One keyed SipHash over the key's bytes (a single message, so no terminator is needed).
+    #[inline]
     fn hash(&self, key: &str) -> u64 {
-        self.0.hash_one(key)
+        let mut hasher = self.0.build_hasher();
+        hasher.write(key.as_bytes());
+        hasher.finish()
     }
 }
 
@@ -240,13 +281,16 @@ impl<C: Clock + Clone> MemoryRateLimiter<C> {
                     .allow_burst(burst);
                 let store = BoundedStore::new(max_keys);
                 let overflow_decisions = store.overflow_counter();
-                let governor = governor::RateLimiter::<
-                    u64,
-                    BoundedStore,
-                    C,
-                    NoOpMiddleware<C::Instant>,
-                >::new(quota, store, clock.clone())
-                .with_middleware::<StateInformationMiddleware>();
+                // governor reads its start from the clock while it is built: the tap records it.
+                store::record_now(u64::MAX);
+                let governor: Governor<C> =
+                    governor::RateLimiter::new(quota, store, TapClock::new(clock.clone()));
+                let mut start_ns = store::last_now();
+                if start_ns == u64::MAX {
+                    // Not reached with governor 0.10; read it now rather than trust a stale value.
+                    let _ = governor.clock().now();
+                    start_ns = store::last_now();
+                }
                 let t_ns = class.emission_interval_us() * 1_000;
                 ClassLimiter {
                     class: class.clone(),
@@ -256,6 +300,8 @@ impl<C: Clock + Clone> MemoryRateLimiter<C> {
                     overflow_decisions,
                     t_ns,
                     tau_ns: t_ns * u64::from(burst.get() - 1),
+                    per_t: Reciprocal::new(t_ns),
+                    start_ns,
                 }
             })
             .collect();
@@ -318,16 +364,24 @@ impl<C: Clock> MemoryRateLimiter<C> {
                 }
             })?
         };
-        let overflowed = store::take_overflow_marker();
+        // The clock reading governor decided at and the key's theoretical arrival time (TAT),
+        // both recorded on this thread during the check above.
+        let (now, tat, overflowed) = store::take_tap();
+        let t0 = now.saturating_sub(limiter.start_ns);
         let decision = match outcome {
-            Ok(snapshot) => {
-                let remaining = snapshot.remaining_burst_capacity();
+            Ok(()) => {
+                // governor's `remaining_burst_capacity`: `min(t0 + tau + T - tat, tau + T) / T`,
+                // with `tat >= t0 + T` after an allowed cell.
+                let capacity = limiter.tau_ns + limiter.t_ns;
+                let gap = tat.saturating_sub(t0);
+                let remaining = limiter.per_t.div(capacity.saturating_sub(gap));
+                let remaining = u32::try_from(remaining).unwrap_or(u32::MAX);
                 let used = u64::from(limiter.class.burst().saturating_sub(remaining));
                 limiter
                     .allowed
                     .with_capacity(remaining, Duration::from_nanos(used * limiter.t_ns))
             }
-            Err(not_until) => self.refused(limiter, &not_until, cost),
+            Err(_) => Self::refused(limiter, t0, tat, cost),
         };
         if overflowed {
             self.sweep_if_due(limiter);
@@ -338,20 +392,18 @@ impl<C: Clock> MemoryRateLimiter<C> {
 
     // Kept out of line: the allowed path stays small.
     #[inline(never)]
-    fn refused(
-        &self,
-        limiter: &ClassLimiter<C>,
-        not_until: &NotUntil<C::Instant>,
-        cost: u32,
-    ) -> Decision {
-        // Measured after the decision, so `retry_after` counts from no earlier than the moment the
-        // caller receives it: a client that waits it out is never early.
-        let now = limiter.governor.clock().now();
-        let wait_ns = u64::try_from(not_until.wait_time_from(now).as_nanos()).unwrap_or(u64::MAX);
-        // governor reports `earliest = tat + (cost - 1) T - tau`; recover `tat - now` from it.
+    fn refused(limiter: &ClassLimiter<C>, t0: u64, tat: u64, cost: u32) -> Decision {
+        // governor refused because `t0 < tat + (cost - 1) T - tau`: the same request conforms
+        // from that instant on. Counted from the reading governor decided at, which is no later
+        // than the moment the caller receives the decision: a client that waits it out is never
+        // early.
         let extra = limiter.t_ns.saturating_mul(u64::from(cost - 1));
-        let tat_gap = wait_ns.saturating_add(limiter.tau_ns).saturating_sub(extra);
-        let remaining = (limiter.tau_ns + limiter.t_ns).saturating_sub(tat_gap) / limiter.t_ns;
+        let earliest = tat.saturating_add(extra).saturating_sub(limiter.tau_ns);
+        let wait_ns = earliest.saturating_sub(t0);
+        let tat_gap = tat.saturating_sub(t0);
+        let remaining = limiter
+            .per_t
+            .div((limiter.tau_ns + limiter.t_ns).saturating_sub(tat_gap));
         Decision::refused(
             &limiter.class,
             u32::try_from(remaining).unwrap_or(u32::MAX),
@@ -508,5 +560,96 @@ where
 
     fn classes(&self) -> &RateClasses {
         &self.inner.classes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ClassConfig, RateLimitConfig};
+    use governor::clock::FakeRelativeClock;
+    use governor::middleware::StateInformationMiddleware;
+    use governor::state::keyed::DefaultKeyedStateStore;
+
+    #[test]
+    fn reciprocal_division_is_exact() {
+        for d in [1u64, 2, 3, 7, 1_000, 8_571_429_000, u64::MAX / 3, u64::MAX] {
+            let r = Reciprocal::new(d);
+            for n in [
+                0u64,
+                1,
+                d - 1,
+                d,
+                d.saturating_add(1),
+                (d / 2).saturating_mul(3),
+                u64::MAX / 2,
+                u64::MAX - 1,
+                u64::MAX,
+            ] {
+                assert_eq!(r.div(n), n / d, "{n} / {d}");
+            }
+        }
+        let r = Reciprocal::new(1_000_000);
+        let mut n = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..10_000 {
+            n = n.rotate_left(7).wrapping_mul(0x0100_0000_01b3);
+            assert_eq!(r.div(n), n / 1_000_000);
+        }
+    }
+
+    /// The decisions derived from the recorded clock reading and TAT equal what bare governor
+    /// reports through its own middleware, on a clock whose origin is neither ours nor governor's
+    /// start (so a frame mix-up would show), with costs above 1.
+    #[test]
+    fn decisions_match_bare_governors_own_figures() {
+        let clock = FakeRelativeClock::default();
+        clock.advance(Duration::from_secs(12_345));
+        let classes = RateLimitConfig {
+            classes: Default::default(),
+        }
+        .with_class("c", ClassConfig::per_window(5, 10).with_burst(3))
+        .build()
+        .unwrap();
+        let class = classes.get("c").unwrap().clone();
+        let ours = MemoryRateLimiter::with_clock(classes, MemoryOptions::default(), clock.clone())
+            .unwrap();
+        clock.advance(Duration::from_millis(777));
+        let quota = Quota::with_period(class.emission_interval())
+            .unwrap()
+            .allow_burst(NonZeroU32::new(class.burst()).unwrap());
+        let bare = governor::RateLimiter::<
+            &str,
+            DefaultKeyedStateStore<&str>,
+            FakeRelativeClock,
+            NoOpMiddleware<governor::nanos::Nanos>,
+        >::new(
+            quota,
+            DefaultKeyedStateStore::<&str>::default(),
+            clock.clone(),
+        )
+        .with_middleware::<StateInformationMiddleware>();
+        let key = RateLimitKey::principal("k");
+        let (mut allowed, mut refused) = (0, 0);
+        for i in 0..2_000u64 {
+            let cost = 1 + u32::try_from(i * 7 % 3).unwrap();
+            let d = ours.check_sync("c", &key, cost).unwrap();
+            match bare
+                .check_key_n(&"k", NonZeroU32::new(cost).unwrap())
+                .unwrap()
+            {
+                Ok(snapshot) => {
+                    allowed += 1;
+                    assert!(d.is_allowed(), "step {i}");
+                    assert_eq!(d.remaining(), snapshot.remaining_burst_capacity());
+                }
+                Err(not_until) => {
+                    refused += 1;
+                    assert!(!d.is_allowed(), "step {i}");
+                    assert_eq!(d.retry_after(), Some(not_until.wait_time_from(clock.now())));
+                }
+            }
+            clock.advance(Duration::from_millis(i * 389 % 2_300));
+        }
+        assert!(allowed > 100 && refused > 100, "{allowed} / {refused}");
     }
 }

@@ -13,20 +13,96 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
+use governor::clock::{Clock, Reference};
 use governor::nanos::Nanos;
 use governor::state::keyed::ShrinkableKeyedStateStore;
 use governor::state::{InMemoryState, NotKeyed, StateStore};
 
 thread_local! {
-    /// Set by [`BoundedStore::measure_and_replace`] when the decision on this thread used the
-    /// overflow state; governor's API has no other channel from the store back to the caller.
-    static USED_OVERFLOW: Cell<bool> = const { Cell::new(false) };
+    /// What the last check on this thread saw, recorded on the way (governor's API has no other
+    /// channel from its clock and its store back to the caller): see [`Tap`].
+    static TAP: Tap = const {
+        Tap {
+            now: Cell::new(0),
+            tat: Cell::new(0),
+            overflow: Cell::new(false),
+        }
+    };
 }
 
-/// Whether the last check on this thread used the overflow state (and clears the marker: every
-/// check takes it, so it is never stale).
-pub(crate) fn take_overflow_marker() -> bool {
-    USED_OVERFLOW.with(|c| c.replace(false))
+/// The values one check records on its thread, read back by the limiter right after governor
+/// returns (the check is synchronous, so nothing else runs on the thread in between).
+struct Tap {
+    /// The clock reading governor took for the decision, in nanoseconds since the tap's origin.
+    now: Cell<u64>,
+    /// The key's theoretical arrival time (governor's frame): after the decision when allowed,
+    /// the one the decision was measured against when refused.
+    tat: Cell<u64>,
+    /// Set when the decision used the overflow state.
+    overflow: Cell<bool>,
+}
+
+/// The values recorded by the last check on this thread; clears the overflow marker, so it is
+/// never stale (every check takes it).
+#[inline]
+pub(crate) fn take_tap() -> (u64, u64, bool) {
+    TAP.with(|t| (t.now.get(), t.tat.get(), t.overflow.replace(false)))
+}
+
+/// Records a clock reading (see [`TapClock`]).
+#[inline]
+pub(crate) fn record_now(nanos: u64) {
+    TAP.with(|t| t.now.set(nanos));
+}
+
+/// The last clock reading recorded on this thread.
+pub(crate) fn last_now() -> u64 {
+    TAP.with(|t| t.now.get())
+}
+
+/// Runs governor's measurement and records the theoretical arrival time it produced (allowed) or
+/// was refused against.
+#[inline]
+fn measure_recording<T, F, E>(state: &InMemoryState, f: F) -> Result<T, E>
+where
+    F: Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
+{
+    state.measure_and_replace(&NotKeyed::NonKey, |prev| {
+        let outcome = f(prev);
+        let tat = match &outcome {
+            Ok((_, next)) => u64::from(*next),
+            Err(_) => prev.map_or(0, u64::from),
+        };
+        TAP.with(|t| t.tat.set(tat));
+        outcome
+    })
+}
+
+/// governor's clock, recording each reading on the thread, so the limiter derives its decision
+/// from the very reading governor decided at instead of reading the clock a second time.
+#[derive(Clone)]
+pub(crate) struct TapClock<C: Clock> {
+    inner: C,
+    /// Readings are recorded as nanoseconds since this instant.
+    origin: C::Instant,
+}
+
+impl<C: Clock> TapClock<C> {
+    pub(crate) fn new(inner: C) -> Self {
+        let origin = inner.now();
+        Self { inner, origin }
+    }
+}
+
+impl<C: Clock> Clock for TapClock<C> {
+    type Instant = C::Instant;
+
+    #[inline]
+    fn now(&self) -> C::Instant {
+        let now = self.inner.now();
+        record_now(u64::from(now.duration_since(self.origin)));
+        now
+    }
 }
 
 /// Keys are already outputs of a keyed SipHash (see `KeyHasher`): hashing them again would only
@@ -104,7 +180,7 @@ impl StateStore for BoundedStore {
         F: Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
     {
         if let Some(state) = self.map.get(key) {
-            return state.measure_and_replace(&NotKeyed::NonKey, f);
+            return measure_recording(&state, f);
         }
         // Reserve a slot before inserting, so concurrent inserts cannot pass the cap.
         let reserved = self
@@ -114,19 +190,19 @@ impl StateStore for BoundedStore {
             })
             .is_ok();
         if !reserved {
-            USED_OVERFLOW.with(|c| c.set(true));
+            TAP.with(|t| t.overflow.set(true));
             self.overflow_decisions.fetch_add(1, Ordering::Relaxed);
-            return self.overflow.measure_and_replace(&NotKeyed::NonKey, f);
+            return measure_recording(&self.overflow, f);
         }
         match self.map.entry(*key) {
             Entry::Occupied(existing) => {
                 // Another thread inserted it meanwhile: give the reservation back.
                 self.len.fetch_sub(1, Ordering::AcqRel);
-                existing.get().measure_and_replace(&NotKeyed::NonKey, f)
+                measure_recording(existing.get(), f)
             }
             Entry::Vacant(vacant) => {
                 let state = vacant.insert(InMemoryState::default());
-                state.measure_and_replace(&NotKeyed::NonKey, f)
+                measure_recording(&state, f)
             }
         }
     }
