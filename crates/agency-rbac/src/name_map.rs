@@ -169,8 +169,7 @@ impl NameTable {
     }
 
     /// The rest of the probe sequence after slot `start`.
-    #[cold]
-    #[inline(never)]
+    #[inline(always)]
     fn probe(&self, start: usize, first: u64, last: u64, bytes: &[u8]) -> Option<usize> {
         let mut i = start;
         for _ in 1..self.slots.len() {
