@@ -38,7 +38,6 @@
 mod store;
 
 use std::fmt;
-use std::hash::{BuildHasher, Hasher};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -50,7 +49,7 @@ use governor::clock::{Clock, DefaultClock, Reference};
 use governor::middleware::NoOpMiddleware;
 use serde::{Deserialize, Serialize};
 
-use self::store::{BoundedStore, TapClock};
+use self::store::{BoundedStore, KeyHasher, TapClock};
 use crate::class::{RateClass, RateClasses};
 use crate::decision::{Decision, DecisionSource};
 use crate::error::{ConfigError, RateLimitError};
@@ -91,8 +90,12 @@ impl MemoryOptions {
     }
 }
 
-type Governor<C> =
-    governor::RateLimiter<u64, BoundedStore, TapClock<C>, NoOpMiddleware<<C as Clock>::Instant>>;
+type Governor<C> = governor::RateLimiter<
+    RateLimitKey,
+    BoundedStore,
+    TapClock<C>,
+    NoOpMiddleware<<C as Clock>::Instant>,
+>;
 
 struct ClassLimiter<C: Clock> {
     class: RateClass,
@@ -142,27 +145,9 @@ impl Reciprocal {
     }
 }
 
-/// Hashes rate-limit keys with SipHash-1-3 under a per-process random key.
-struct KeyHasher(std::hash::RandomState);
-
-impl KeyHasher {
-    fn new() -> Self {
-        Self(std::hash::RandomState::new())
-    }
-
-    /// One keyed SipHash over the key's bytes (a single message, so no terminator is needed).
-    #[inline]
-    fn hash(&self, key: &str) -> u64 {
-        let mut hasher = self.0.build_hasher();
-        hasher.write(key.as_bytes());
-        hasher.finish()
-    }
-}
-
 struct Inner<C: Clock> {
     classes: RateClasses,
     limiters: Vec<ClassLimiter<C>>,
-    hasher: KeyHasher,
     options: MemoryOptions,
     clock: C,
     start: C::Instant,
@@ -270,6 +255,7 @@ impl<C: Clock + Clone> MemoryRateLimiter<C> {
 
     fn build(classes: RateClasses, options: MemoryOptions, clock: C) -> Self {
         let max_keys = options.max_keys_per_class.max(1);
+        let hasher = KeyHasher::new();
         let limiters = classes
             .iter()
             .map(|class| {
@@ -279,7 +265,7 @@ impl<C: Clock + Clone> MemoryRateLimiter<C> {
                 let quota = Quota::with_period(t)
                     .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
                     .allow_burst(burst);
-                let store = BoundedStore::new(max_keys);
+                let store = BoundedStore::new(max_keys, hasher.clone());
                 let overflow_decisions = store.overflow_counter();
                 // governor reads its start from the clock while it is built: the tap records it.
                 store::record_now(u64::MAX);
@@ -310,7 +296,6 @@ impl<C: Clock + Clone> MemoryRateLimiter<C> {
             inner: Arc::new(Inner {
                 classes,
                 limiters,
-                hasher: KeyHasher::new(),
                 options,
                 clock,
                 start,
@@ -349,20 +334,20 @@ impl<C: Clock> MemoryRateLimiter<C> {
         cost: u32,
     ) -> Result<Decision, RateLimitError> {
         let limiter = self.class_limiter(class)?;
-        let hashed = self.inner.hasher.hash(key.as_str());
         let outcome = if cost == 1 {
-            limiter.governor.check_key(&hashed)
+            limiter.governor.check_key(key)
         } else {
             limiter.class.check_cost(cost)?;
             let n = NonZeroU32::new(cost).ok_or(RateLimitError::ZeroCost)?;
             // `InsufficientCapacity` is impossible: the cost was checked against the burst.
-            limiter.governor.check_key_n(&hashed, n).map_err(|_| {
-                RateLimitError::CostExceedsBurst {
+            limiter
+                .governor
+                .check_key_n(key, n)
+                .map_err(|_| RateLimitError::CostExceedsBurst {
                     class: class.to_owned(),
                     cost,
                     burst: limiter.class.burst(),
-                }
-            })?
+                })?
         };
         // The clock reading governor decided at and the key's theoretical arrival time (TAT),
         // both recorded on this thread during the check above.

@@ -7,7 +7,7 @@
 //! a fresh bucket, so an eviction can never give a key back capacity it had not earned.
 
 use std::cell::Cell;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
@@ -17,6 +17,8 @@ use governor::clock::{Clock, Reference};
 use governor::nanos::Nanos;
 use governor::state::keyed::ShrinkableKeyedStateStore;
 use governor::state::{InMemoryState, NotKeyed, StateStore};
+
+use crate::key::RateLimitKey;
 
 thread_local! {
     /// What the last check on this thread saw, recorded on the way (governor's API has no other
@@ -105,6 +107,24 @@ impl<C: Clock> Clock for TapClock<C> {
     }
 }
 
+/// Hashes rate-limit keys with SipHash-1-3 under a per-process random key.
+#[derive(Clone)]
+pub(crate) struct KeyHasher(std::hash::RandomState);
+
+impl KeyHasher {
+    pub(crate) fn new() -> Self {
+        Self(std::hash::RandomState::new())
+    }
+
+    /// One keyed SipHash over the key's bytes (a single message, so no terminator is needed).
+    #[inline]
+    fn hash(&self, key: &str) -> u64 {
+        let mut hasher = self.0.build_hasher();
+        hasher.write(key.as_bytes());
+        hasher.finish()
+    }
+}
+
 /// Keys are already outputs of a keyed SipHash (see `KeyHasher`): hashing them again would only
 /// cost time, and an attacker cannot choose them, so they are used as they are.
 #[derive(Default, Clone, Copy)]
@@ -139,16 +159,20 @@ pub(crate) struct BoundedStore {
     overflow: InMemoryState,
     /// Shared with the limiter, which cannot reach the store once governor owns it.
     overflow_decisions: Arc<AtomicU64>,
+    /// Turns a key into the map's key. Hashing here, inside governor's check, keeps it after
+    /// governor's clock read, as in bare governor (a reading taken after the hash waits for it).
+    hasher: KeyHasher,
 }
 
 impl BoundedStore {
-    pub(crate) fn new(max_keys: usize) -> Self {
+    pub(crate) fn new(max_keys: usize, hasher: KeyHasher) -> Self {
         Self {
             map: Map::default(),
             len: AtomicUsize::new(0),
             max_keys,
             overflow: InMemoryState::default(),
             overflow_decisions: Arc::new(AtomicU64::new(0)),
+            hasher,
         }
     }
 
@@ -173,13 +197,14 @@ fn read_tat(state: &InMemoryState) -> u64 {
 }
 
 impl StateStore for BoundedStore {
-    type Key = u64;
+    type Key = RateLimitKey;
 
-    fn measure_and_replace<T, F, E>(&self, key: &u64, f: F) -> Result<T, E>
+    fn measure_and_replace<T, F, E>(&self, key: &RateLimitKey, f: F) -> Result<T, E>
     where
         F: Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
     {
-        if let Some(state) = self.map.get(key) {
+        let key = self.hasher.hash(key.as_str());
+        if let Some(state) = self.map.get(&key) {
             return measure_recording(&state, f);
         }
         // Reserve a slot before inserting, so concurrent inserts cannot pass the cap.
@@ -194,7 +219,7 @@ impl StateStore for BoundedStore {
             self.overflow_decisions.fetch_add(1, Ordering::Relaxed);
             return measure_recording(&self.overflow, f);
         }
-        match self.map.entry(*key) {
+        match self.map.entry(key) {
             Entry::Occupied(existing) => {
                 // Another thread inserted it meanwhile: give the reservation back.
                 self.len.fetch_sub(1, Ordering::AcqRel);
@@ -208,7 +233,7 @@ impl StateStore for BoundedStore {
     }
 }
 
-impl ShrinkableKeyedStateStore<u64> for BoundedStore {
+impl ShrinkableKeyedStateStore<RateLimitKey> for BoundedStore {
     fn retain_recent(&self, drop_below: Nanos) {
         let drop_below = u64::from(drop_below);
         let mut removed = 0usize;
@@ -243,8 +268,9 @@ mod tests {
 
     #[test]
     fn store_never_tracks_more_than_its_cap() {
-        let store = BoundedStore::new(3);
-        for key in 0..10u64 {
+        let store = BoundedStore::new(3, KeyHasher::new());
+        for i in 0..10u64 {
+            let key = RateLimitKey::principal(&format!("u{i}"));
             let r: Result<(), ()> =
                 store.measure_and_replace(&key, |_| Ok(((), Nanos::from(1_000u64))));
             assert!(r.is_ok());
@@ -256,12 +282,14 @@ mod tests {
 
     #[test]
     fn retain_recent_drops_only_stale_states() {
-        let store = BoundedStore::new(10);
-        for (key, tat) in [(1u64, 100u64), (2, 200), (3, 300)] {
+        let store = BoundedStore::new(10, KeyHasher::new());
+        for (key, tat) in [("a", 100u64), ("b", 200), ("c", 300)] {
+            let key = RateLimitKey::principal(key);
             let _: Result<(), ()> = store.measure_and_replace(&key, |_| Ok(((), Nanos::from(tat))));
         }
         store.retain_recent(Nanos::from(200u64));
         assert_eq!(store.tracked(), 1);
-        assert!(store.map.contains_key(&3));
+        let kept = store.hasher.hash(RateLimitKey::principal("c").as_str());
+        assert!(store.map.contains_key(&kept));
     }
 }
