@@ -103,7 +103,20 @@ impl SqliteAuditStore {
                 SqliteDurability::Full => SqliteSynchronous::Full,
                 SqliteDurability::Normal => SqliteSynchronous::Normal,
             })
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            // None of these settings touches durability (every commit still fsyncs the WAL as set
+            // above). A checkpoint every 8,192 WAL pages (32 MiB at 4 KiB pages) instead of
+            // 1,000: with batches of thousands of events the default checkpointed (copying pages
+            // into the database file and fsyncing it) after nearly every commit. And a 16 MiB
+            // page cache per connection instead of 2 MiB, so the index pages being appended to
+            // stay in memory.
+            .pragma("wal_autocheckpoint", "8192")
+            .pragma("cache_size", "-16384")
+            // Statement journals (a multi-row `INSERT` inside a transaction keeps one, so the
+            // statement alone can be rolled back) in memory instead of a temporary file: they
+            // are never part of what makes a commit durable, and the file writes cost about 13%
+            // of the sink's time in a profile.
+            .pragma("temp_store", "MEMORY");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
