@@ -8,7 +8,8 @@
 //! database server).
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions, PgRow};
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions, PgRow, Postgres};
 use sqlx::{AssertSqlSafe, Executor, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -315,6 +316,22 @@ impl CopyEncoder {
     }
 }
 
+/// A pooled connection used for a `COPY`: unless the `COPY` settled (finished, or failed with the
+/// server's answer), including when the future is dropped half-way, the connection is closed
+/// instead of going back to the pool in the middle of a `COPY`.
+struct CopyConnection {
+    conn: PoolConnection<Postgres>,
+    settled: bool,
+}
+
+impl Drop for CopyConnection {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.conn.close_on_drop();
+        }
+    }
+}
+
 /// Whether `e` is PostgreSQL's `unique_violation`.
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("23505"))
@@ -324,12 +341,14 @@ impl PostgresAuditStore {
     /// One binary `COPY … FROM STDIN` in autocommit: a single statement, so the batch is stored
     /// all or nothing, and `finish` returns after the server has committed it.
     async fn copy_batch(&self, batch: &[RecordedEvent]) -> Result<(), sqlx::Error> {
-        let mut conn = self.pool.acquire().await?;
-        let result = Self::copy_on(&mut conn, batch).await;
-        if matches!(&result, Err(e) if !matches!(e, sqlx::Error::Database(_))) {
-            // The COPY may have been left half-sent: never hand this connection out again.
-            conn.close_on_drop();
-        }
+        let mut guard = CopyConnection {
+            conn: self.pool.acquire().await?,
+            settled: false,
+        };
+        let result = Self::copy_on(&mut guard.conn, batch).await;
+        // A database error ends the COPY cleanly (the server answered); anything else may leave
+        // it half-sent.
+        guard.settled = !matches!(&result, Err(e) if !matches!(e, sqlx::Error::Database(_)));
         result
     }
 
