@@ -868,4 +868,36 @@ mod tests {
         }
         assert!(is_valid_kid("2026-11_a.b"));
     }
+
+    mod pem_properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// The hand-written PEM codec (kept here so key material is zeroized, which the
+            /// `pem` crate does not do) round-trips any DER under any label.
+            #[test]
+            fn pem_encode_then_decode_round_trips(
+                label in "[A-Z]{1,8}( [A-Z]{1,8}){0,2}",
+                der in proptest::collection::vec(any::<u8>(), 0..600),
+            ) {
+                let pem = pem_encode(&label, &der);
+                let (decoded_label, decoded) = pem_decode(&pem).unwrap();
+                prop_assert_eq!(decoded_label, label);
+                prop_assert_eq!(&decoded[..], &der[..]);
+            }
+
+            /// Arbitrary text, and arbitrary text wrapped in PEM markers, never panics a loader.
+            #[test]
+            fn arbitrary_pem_text_never_panics(text in any::<String>(), label in any::<String>()) {
+                let _ = pem_decode(&text);
+                let wrapped = format!("-----BEGIN {label}-----\n{text}\n-----END {label}-----\n");
+                let _ = pem_decode(&wrapped);
+                for algorithm in [Algorithm::Hs256, Algorithm::Rs256, Algorithm::Es256, Algorithm::EdDsa] {
+                    let _ = SigningKey::from_pem(algorithm, &wrapped);
+                    let _ = VerifyingKey::from_public_pem(algorithm, &wrapped);
+                }
+            }
+        }
+    }
 }
