@@ -13,6 +13,63 @@ pub(super) const KIND_SESSION: &str = "session";
 pub(super) const KIND_TOKEN: &str = "token";
 pub(super) const KIND_USER: &str = "user";
 
+#[cfg(test)]
+const USER_COLUMNS: &str =
+    "id, tenant_id, username, password_hash, role, disabled, created_at, updated_at";
+#[cfg(test)]
+const SESSION_COLUMNS: &str = "id, user_id, tenant_id, created_at, last_refreshed_at, \
+     idle_expires_at, expires_at, generation, revoked_at, revoke_reason";
+#[cfg(test)]
+const API_KEY_COLUMNS: &str = "id, owner_id, tenant_id, name, scopes, secret_hash, \
+     hash_key_version, created_at, expires_at, revoked_at, last_used_at";
+
+// `sqlx::query` takes `&'static str`; these build the statements from the constant column
+// lists at compile time.
+macro_rules! select_users {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, tenant_id, username, password_hash, role, disabled, created_at, updated_at FROM auth_users ",
+            $tail
+        )
+    };
+}
+macro_rules! returning_user {
+    ($head:literal) => {
+        concat!(
+            $head,
+            " RETURNING id, tenant_id, username, password_hash, role, disabled, created_at, updated_at"
+        )
+    };
+}
+macro_rules! select_sessions {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, user_id, tenant_id, created_at, last_refreshed_at, idle_expires_at, expires_at, generation, revoked_at, revoke_reason FROM auth_sessions ",
+            $tail
+        )
+    };
+}
+macro_rules! returning_session {
+    ($head:literal) => {
+        concat!(
+            $head,
+            " RETURNING id, user_id, tenant_id, created_at, last_refreshed_at, idle_expires_at, expires_at, generation, revoked_at, revoke_reason"
+        )
+    };
+}
+macro_rules! select_api_keys {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, owner_id, tenant_id, name, scopes, secret_hash, hash_key_version, created_at, expires_at, revoked_at, last_used_at FROM auth_api_keys ",
+            $tail
+        )
+    };
+}
+
+pub(super) use {
+    returning_session, returning_user, select_api_keys, select_sessions, select_users,
+};
+
 /// Maps a sqlx error to a [`StoreError`] whose message names only the kind of failure: never
 /// SQL text, bound values, server messages (which can quote values) or connection strings.
 pub(super) fn map_error(error: sqlx::Error, conflict: &'static str) -> StoreError {
@@ -111,4 +168,16 @@ pub(super) fn scopes_from_db(scopes: &str) -> Result<Vec<String>, StoreError> {
 pub(super) fn key_version_from_db(version: i64) -> Result<u32, StoreError> {
     u32::try_from(version)
         .map_err(|_| StoreError::Backend("stored hash key version is out of range".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_lists_match_the_statement_macros() {
+        assert!(select_users!("").contains(USER_COLUMNS));
+        assert!(select_sessions!("").contains(SESSION_COLUMNS));
+        assert!(select_api_keys!("").contains(API_KEY_COLUMNS));
+    }
 }
