@@ -16,6 +16,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod api_keys;
+mod clock;
+mod error_kind;
 pub mod passwords;
 mod principal;
 pub mod revocation;
@@ -25,4 +27,6 @@ pub mod store;
 pub mod tokens;
 mod versioned;
 
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error_kind::ErrorKind;
 pub use principal::*;
