@@ -137,10 +137,10 @@ async fn sqlite_naive_insert(store: &SqliteAuditStore, n: usize) -> f64 {
              VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         )
         .bind(r.stream.0.as_bytes().as_slice())
-        .bind(r.seq as i64)
+        .bind(i64::try_from(r.seq).unwrap())
         .bind(r.hash.0.as_slice())
         .bind(e.id.as_bytes().as_slice())
-        .bind((e.timestamp.unix_timestamp_nanos() / 1000) as i64)
+        .bind(i64::try_from(e.timestamp.unix_timestamp_nanos() / 1000).unwrap())
         .bind(e.actor_id.as_deref())
         .bind(e.actor.as_deref())
         .bind(e.actor_kind.as_str())
@@ -175,7 +175,7 @@ async fn pg_naive_insert(store: &PostgresAuditStore, n: usize) -> f64 {
              VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)",
         )
         .bind(r.stream.0)
-        .bind(r.seq as i64)
+        .bind(i64::try_from(r.seq).unwrap())
         .bind(r.hash.0.to_vec())
         .bind(e.id)
         .bind(e.timestamp)
@@ -217,8 +217,9 @@ async fn record_latency(sink: SqliteAuditStore, n: usize) -> (Duration, Duration
     assert!(writer.queued() > 0, "the writer should still be busy");
     writer.shutdown().await.unwrap();
     lat.sort_unstable();
-    let q = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
-    (q(0.5), q(0.99), q(0.999))
+    // Percentiles in tenths of a permille, in integers: the index is `len * p / 10_000`.
+    let q = |p: usize| lat[(lat.len() * p / 10_000).min(lat.len() - 1)];
+    (q(5_000), q(9_900), q(9_990))
 }
 
 /// A sink that never completes, so queued events stay queued.

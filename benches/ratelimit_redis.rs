@@ -98,11 +98,15 @@ async fn run<C: Check>(
     (started.elapsed(), all)
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+/// The `percent`-th percentile (nearest rank) of `sorted`.
+fn percentile(sorted: &[Duration], percent: usize) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
-    let index = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    let index = (sorted.len() * percent)
+        .div_ceil(100)
+        .clamp(1, sorted.len())
+        - 1;
     sorted[index]
 }
 
@@ -173,8 +177,8 @@ fn main() {
             eprintln!(
                 "latency {name} tasks={tasks}: {:.0} checks/s, p50 {:?}, p99 {:?} ({} checks)",
                 latencies.len() as f64 / wall.as_secs_f64(),
-                percentile(&latencies, 0.50),
-                percentile(&latencies, 0.99),
+                percentile(&latencies, 50),
+                percentile(&latencies, 99),
                 latencies.len()
             );
         }

@@ -26,6 +26,10 @@ const EMPTY: u16 = u16::MAX;
 
 /// Multiplies and folds the 128-bit product (as wyhash and foldhash do).
 #[inline(always)]
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "taking the low and high 64-bit halves of the product is the fold"
+)]
 fn fold(a: u64, b: u64) -> u64 {
     let product = u128::from(a).wrapping_mul(u128::from(b));
     (product as u64) ^ ((product >> 64) as u64)
@@ -53,6 +57,16 @@ fn words(bytes: &[u8]) -> (u64, u64) {
 #[inline(always)]
 fn hash(first: u64, last: u64, len: usize) -> u64 {
     fold(first ^ K1, last ^ K2 ^ len as u64)
+}
+
+/// The slot a hash starts probing at: its low bits, `mask` being the table size less one.
+#[inline(always)]
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "only the low bits select a slot, so dropping high bits on 32-bit targets is intended"
+)]
+fn slot_of(hash: u64, mask: usize) -> usize {
+    hash as usize & mask
 }
 
 /// String equality without a `memcmp` call for short strings (tenant and user ids in a check).
@@ -115,7 +129,7 @@ impl NameTable {
             };
             let bytes = name.as_bytes();
             let (first, last) = words(bytes);
-            let mut i = hash(first, last, bytes.len()) as usize & mask;
+            let mut i = slot_of(hash(first, last, bytes.len()), mask);
             while slots.get(i).is_some_and(|slot| slot.id != EMPTY) {
                 i = (i + 1) & mask;
             }
@@ -142,7 +156,7 @@ impl NameTable {
         let bytes = name.as_bytes();
         let len = bytes.len();
         let (first, last) = words(bytes);
-        let i = hash(first, last, len) as usize & self.mask;
+        let i = slot_of(hash(first, last, len), self.mask);
         // Usually the first slot probed holds the name (or is vacant).
         let slot = self.slots.get(i)?;
         if self.holds(slot, first, last, bytes) {

@@ -64,7 +64,9 @@ impl Checkpoint {
         let mut m = Vec::with_capacity(96);
         m.extend_from_slice(b"agency-audit/checkpoint/v1");
         let kind = self.kind.as_str();
-        m.extend_from_slice(&(kind.len() as u32).to_be_bytes());
+        // The kind is one of two short constant names, so its length always fits the u32 prefix.
+        let kind_len = u32::try_from(kind.len()).unwrap_or(u32::MAX);
+        m.extend_from_slice(&kind_len.to_be_bytes());
         m.extend_from_slice(kind.as_bytes());
         m.extend_from_slice(self.stream.0.as_bytes());
         m.extend_from_slice(&self.seq.to_be_bytes());

@@ -13,6 +13,17 @@ use crate::chain::{ChainHash, ChainVerifier, SignedCheckpoint};
 use crate::event::{RecordedEvent, StreamId};
 use crate::query::{AuditPage, AuditQuery};
 
+/// A chain sequence number as the signed 64-bit integer SQL stores.
+///
+/// Sequence numbers are assigned by the writer from 1 upward, so one above `i64::MAX` means a
+/// corrupt chain head rather than a real event: it is refused instead of wrapping negative and
+/// sorting before every stored event.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn sql_seq(seq: u64) -> Result<i64, AuditError> {
+    i64::try_from(seq)
+        .map_err(|_| AuditError::Corrupt("sequence number above the SQL integer range".into()))
+}
+
 mod fanout;
 mod jsonl;
 mod memory;

@@ -14,7 +14,7 @@ use sqlx::{AssertSqlSafe, Executor, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{AuditSink, AuditStore, CheckpointStore, PurgePoint};
+use super::{AuditSink, AuditStore, CheckpointStore, PurgePoint, sql_seq};
 use crate::AuditError;
 use crate::chain::{
     ChainHash, ChainVerifier, Checkpoint, CheckpointKind, SignedCheckpoint, canonical_json,
@@ -174,7 +174,7 @@ impl PostgresAuditStore {
         for r in batch {
             let e = &r.event;
             stream.push(r.stream.0);
-            seq.push(r.seq as i64);
+            seq.push(sql_seq(r.seq)?);
             hash.push(r.hash.0.to_vec());
             id.push(e.id);
             ts.push(e.timestamp);
@@ -408,7 +408,7 @@ impl CheckpointStore for PostgresAuditStore {
             CheckpointKind::Anchor => "anchor",
         })
         .bind(c.stream.0)
-        .bind(c.seq as i64)
+        .bind(sql_seq(c.seq)?)
         .bind(c.hash.0.to_vec())
         .bind(c.time)
         .bind(cp.alg.as_str())
@@ -578,7 +578,7 @@ impl AuditStore for PostgresAuditStore {
     async fn purge_through(&self, point: &PurgePoint) -> Result<u64, AuditError> {
         let done = sqlx::query("DELETE FROM audit_events WHERE stream_id = $1 AND seq <= $2")
             .bind(point.stream.0)
-            .bind(point.seq as i64)
+            .bind(sql_seq(point.seq)?)
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected())

@@ -25,7 +25,7 @@ use sqlx::{AssertSqlSafe, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{AuditSink, AuditStore, CheckpointStore, PurgePoint};
+use super::{AuditSink, AuditStore, CheckpointStore, PurgePoint, sql_seq};
 use crate::AuditError;
 use crate::chain::{
     ChainHash, ChainVerifier, Checkpoint, CheckpointKind, SignedCheckpoint, canonical_json,
@@ -151,12 +151,13 @@ impl SqliteAuditStore {
     fn bind_rows<'q>(
         mut q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
         rows: &'q [RecordedEvent],
-    ) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+    ) -> Result<sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>, AuditError>
+    {
         for r in rows {
             let e = &r.event;
             q = q
                 .bind(r.stream.0.as_bytes().as_slice())
-                .bind(r.seq as i64)
+                .bind(sql_seq(r.seq)?)
                 .bind(r.hash.0.as_slice())
                 .bind(e.id.as_bytes().as_slice())
                 .bind(micros(e.timestamp))
@@ -175,7 +176,7 @@ impl SqliteAuditStore {
                 .bind(e.error_message.as_deref())
                 .bind(e.request_id.as_deref());
         }
-        q
+        Ok(q)
     }
 }
 
@@ -245,7 +246,7 @@ impl AuditSink for SqliteAuditStore {
             } else {
                 sqlx::query(AssertSqlSafe(insert_sql(chunk.len())))
             };
-            Self::bind_rows(q, chunk).execute(&mut *tx).await?;
+            Self::bind_rows(q, chunk)?.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -264,7 +265,7 @@ impl CheckpointStore for SqliteAuditStore {
             CheckpointKind::Anchor => "anchor",
         })
         .bind(c.stream.0.as_bytes().as_slice())
-        .bind(c.seq as i64)
+        .bind(sql_seq(c.seq)?)
         .bind(c.hash.0.as_slice())
         .bind(i64::try_from(c.time.unix_timestamp_nanos()).map_err(|_| corrupt("time"))?)
         .bind(cp.alg.as_str())
@@ -440,7 +441,7 @@ impl AuditStore for SqliteAuditStore {
     async fn purge_through(&self, point: &PurgePoint) -> Result<u64, AuditError> {
         let done = sqlx::query("DELETE FROM audit_events WHERE stream_id = ? AND seq <= ?")
             .bind(point.stream.0.as_bytes().as_slice())
-            .bind(point.seq as i64)
+            .bind(sql_seq(point.seq)?)
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected())

@@ -183,7 +183,10 @@ where
         .export(store.as_ref(), &AuditQuery::new().tenant("t2"), &mut out)
         .await
         .unwrap();
-    assert_eq!(count as usize, (0..n).filter(|i| i % 3 == 2).count());
+    assert_eq!(
+        usize::try_from(count).unwrap(),
+        (0..n).filter(|i| i % 3 == 2).count()
+    );
 }
 
 pub(crate) async fn export_all<S: AuditStore + ?Sized>(
