@@ -19,6 +19,15 @@
 //!   more than the actor has);
 //! - an unknown role, on either side.
 //!
+//! # Scoped credentials
+//!
+//! A scoped credential (an API key) holds only its owner's role intersected with its scopes,
+//! so the role rule alone would let it give away more than it has: a key scoped to
+//! `users:manage` could create an `admin` whose password its holder picks. For a scoped actor
+//! the guard therefore also requires every permission of `T` to be among the key's scopes, and
+//! `T` not to carry the cross-tenant grant (which no scope can name). The same bound applies to
+//! minting keys: [`Policy::scopes_within`].
+//!
 //! The policy loader guarantees that a role with a level ranks strictly above every levelled
 //! role it inherits from, directly or through unlevelled roles, so rules 2 and 3 never
 //! disagree about levels.
@@ -26,7 +35,7 @@
 use crate::error::AccessError;
 use crate::permission::excerpt;
 use crate::policy::{CompiledRole, Policy};
-use crate::subject::Subject;
+use crate::subject::{Scopes, Subject};
 
 impl Policy {
     /// Whether role `actor_role` may give role `target_role` (see the module rule).
@@ -97,13 +106,89 @@ impl Policy {
             .ok_or_else(|| AccessError::UnknownRole {
                 role: excerpt(role),
             })?;
-        if self.not_above(actor_role, target) {
-            Ok(())
-        } else {
-            Err(AccessError::RoleAboveOwn {
+        if !self.not_above(actor_role, target) {
+            return Err(AccessError::RoleAboveOwn {
                 actor_role: actor_role.name.to_string(),
                 target_role: target.name.to_string(),
-            })
+            });
+        }
+        let scopes = actor.scopes();
+        if !scopes.is_limited() {
+            return Ok(());
+        }
+        if target.cross_tenant {
+            return Err(AccessError::ScopeNotHeld {
+                what: "cross-tenant grant".to_owned(),
+            });
+        }
+        // `not_above` has shown the actor's role holds all of `target`; what is left is that
+        // the scopes let each of them through.
+        match target
+            .any
+            .iter()
+            .chain(target.own.iter())
+            .map(|id| self.permission_name(id))
+            .find(|name| !scopes.allows(name))
+        {
+            Some(name) => Err(AccessError::ScopeNotHeld {
+                what: name.to_owned(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Refuses unless every scope in `requested` is among `actor`'s effective permissions
+    /// ([`Policy::effective_permissions`]): the check before `actor` creates an API key with
+    /// those scopes, so that no credential mints one broader than itself.
+    ///
+    /// [`Scopes::Unrestricted`] (a key that follows its owner's whole role) is allowed only to
+    /// an unrestricted actor (a session); a scoped key asking for it is refused. A scope naming
+    /// no permission of the policy is never held, so it is refused too (use
+    /// [`Policy::unknown_scopes`] first to answer such requests with `422`).
+    ///
+    /// ```
+    /// use agency_rbac::{presets, AccessError, Actor, Scopes};
+    ///
+    /// let policy = presets::swarm();
+    /// let key = Actor::new("u1", "acme", "operator").with_scopes(["keys:manage", "agents:read"]);
+    /// policy.scopes_within(&key, Scopes::Only(&["agents:read".to_owned()]))?;
+    /// assert!(matches!(
+    ///     policy.scopes_within(&key, Scopes::Only(&["tasks:dispatch".to_owned()])),
+    ///     Err(AccessError::ScopeNotHeld { .. })
+    /// ));
+    /// assert!(policy.scopes_within(&key, Scopes::Unrestricted).is_err());
+    /// # Ok::<(), AccessError>(())
+    /// ```
+    pub fn scopes_within<S: Subject + ?Sized>(
+        &self,
+        actor: &S,
+        requested: Scopes<'_>,
+    ) -> Result<(), AccessError> {
+        let role = self
+            .compiled_role(actor.role())
+            .ok_or_else(|| AccessError::UnknownRole {
+                role: excerpt(actor.role()),
+            })?;
+        let held = actor.scopes();
+        let Scopes::Only(requested) = requested else {
+            return if held.is_limited() {
+                Err(AccessError::ScopeNotHeld {
+                    what: "all permissions of the role".to_owned(),
+                })
+            } else {
+                Ok(())
+            };
+        };
+        let effective = |scope: &str| {
+            self.permission_id(scope)
+                .is_some_and(|id| role.any.contains(id) || role.own.contains(id))
+                && held.allows(scope)
+        };
+        match requested.iter().find(|scope| !effective(scope)) {
+            Some(scope) => Err(AccessError::ScopeNotHeld {
+                what: excerpt(scope),
+            }),
+            None => Ok(()),
         }
     }
 

@@ -161,6 +161,17 @@ pub enum AccessError {
         /// The missing role.
         role: String,
     },
+    /// A scoped credential (an API key) tried to hand out more than its own effective
+    /// permissions: assign a role, or mint a key, holding something outside its scopes (403).
+    /// See [`Policy::check_assignment`](crate::Policy::check_assignment) and
+    /// [`Policy::scopes_within`](crate::Policy::scopes_within).
+    #[error("the credential does not hold {what}")]
+    ScopeNotHeld {
+        /// The first permission found outside the credential's effective permissions; or
+        /// `cross-tenant grant` (no scope can name it), or `all permissions of the role` (a
+        /// scoped credential asking for an unscoped key).
+        what: String,
+    },
 }
 
 impl AccessError {
@@ -177,7 +188,8 @@ impl AccessError {
             Self::Forbidden { .. }
             | Self::TenantOverrideRefused { .. }
             | Self::RoleAboveOwn { .. }
-            | Self::UnknownRole { .. } => Outcome::Forbidden,
+            | Self::UnknownRole { .. }
+            | Self::ScopeNotHeld { .. } => Outcome::Forbidden,
         }
     }
 
@@ -192,7 +204,9 @@ impl AccessError {
         match self {
             Self::Forbidden { reason, .. } | Self::NotFound { reason, .. } => Some(*reason),
             Self::TenantOverrideRefused { .. } => Some(DenyReason::TenantOverrideNotGranted),
-            Self::RoleAboveOwn { .. } | Self::UnknownRole { .. } => None,
+            Self::RoleAboveOwn { .. } | Self::UnknownRole { .. } | Self::ScopeNotHeld { .. } => {
+                None
+            }
         }
     }
 }

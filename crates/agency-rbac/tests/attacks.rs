@@ -3,7 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use agency_rbac::{
-    AccessError, Actor, Decision, DenyReason, Outcome, Policy, PolicyError, Resource, presets,
+    AccessError, Actor, Decision, DenyReason, Outcome, Policy, PolicyError, Resource, Scopes,
+    presets,
 };
 
 const HOME: &str = "acme";
@@ -355,4 +356,114 @@ fn deny_by_default_on_an_empty_policy() {
         policy.check(&who, "agents:read", home()).deny_reason(),
         Some(DenyReason::UnknownRole)
     );
+}
+
+// ---- Scoped credentials may not give away more than they hold ------------------------------
+
+#[test]
+fn users_manage_key_cannot_create_an_admin() {
+    // The attack: an admin's API key scoped to `users:manage` only creates a new `admin` user
+    // whose password the key's holder chooses, and so gains every admin permission.
+    let policy = presets::swarm();
+    let key = Actor::new("u1", HOME, "admin").with_scopes(["users:manage"]);
+    let err = policy.check_assignment(&key, "admin").unwrap_err();
+    assert!(matches!(err, AccessError::ScopeNotHeld { .. }), "{err:?}");
+    assert_eq!(err.outcome(), Outcome::Forbidden);
+    // Nor any lower role: each holds permissions outside the key's scopes.
+    for role in ["viewer", "operator"] {
+        assert!(policy.check_assignment(&key, role).is_err(), "{role}");
+    }
+    // Nor take over an existing viewer by managing (say, resetting the password of) them.
+    assert!(policy.check_role_change(&key, "viewer", "viewer").is_err());
+}
+
+#[test]
+fn scoped_key_may_assign_a_role_within_its_scopes() {
+    // Positive control: the scope bound is not a blanket refusal. A key whose scopes cover all
+    // of `viewer` (plus `users:manage`) may create viewers, and still not operators.
+    let policy = presets::swarm();
+    let key =
+        Actor::new("u1", HOME, "admin").with_scopes(["users:manage", "agents:read", "tasks:read"]);
+    policy.check_assignment(&key, "viewer").unwrap();
+    assert!(matches!(
+        policy.check_assignment(&key, "operator"),
+        Err(AccessError::ScopeNotHeld { .. })
+    ));
+    // An unscoped session of the same admin still assigns every role up to its own.
+    let session = Actor::new("u1", HOME, "admin");
+    for role in ["viewer", "operator", "admin"] {
+        policy.check_assignment(&session, role).unwrap();
+    }
+}
+
+#[test]
+fn scopes_in_the_owners_role_but_not_the_key_do_not_count() {
+    // The key's scopes name permissions of the target role, but the owner's role lacks them:
+    // the role bound still refuses (scopes never add to a role).
+    let policy = presets::swarm();
+    let key = Actor::new("u1", HOME, "operator").with_scopes(policy.permissions());
+    assert!(matches!(
+        policy.check_assignment(&key, "admin"),
+        Err(AccessError::RoleAboveOwn { .. })
+    ));
+}
+
+#[test]
+fn scoped_key_cannot_assign_the_cross_tenant_grant() {
+    // Scopes cannot name the cross-tenant grant, so no scoped key may hand it out, even when
+    // its scopes cover every permission of the role that carries it.
+    let policy = presets::swarm();
+    let key = Actor::new("root", HOME, "super_admin").with_scopes(policy.permissions());
+    policy.check_assignment(&key, "admin").unwrap();
+    assert!(matches!(
+        policy.check_assignment(&key, "super_admin"),
+        Err(AccessError::ScopeNotHeld { .. })
+    ));
+}
+
+#[test]
+fn keys_manage_key_cannot_mint_a_broader_key() {
+    // The attack: an operator's key scoped to `keys:manage` mints a new key with every
+    // permission of its owner (or an unscoped one, which follows the owner's whole role).
+    let policy = presets::swarm();
+    let key = Actor::new("u1", HOME, "operator").with_scopes(["keys:manage"]);
+    let broader = ["keys:manage".to_owned(), "tasks:dispatch".to_owned()];
+    let err = policy
+        .scopes_within(&key, Scopes::Only(&broader))
+        .unwrap_err();
+    assert!(
+        matches!(&err, AccessError::ScopeNotHeld { what } if what == "tasks:dispatch"),
+        "{err:?}"
+    );
+    assert!(matches!(
+        policy.scopes_within(&key, Scopes::Unrestricted),
+        Err(AccessError::ScopeNotHeld { .. })
+    ));
+    // Positive control: a key may mint keys with (a subset of) its own effective scopes.
+    let same = ["keys:manage".to_owned()];
+    policy.scopes_within(&key, Scopes::Only(&same)).unwrap();
+    policy.scopes_within(&key, Scopes::Only(&[])).unwrap();
+}
+
+#[test]
+fn session_cannot_mint_a_key_beyond_its_role() {
+    let policy = presets::swarm();
+    let operator = Actor::new("u1", HOME, "operator");
+    let wanted = ["agents:read".to_owned(), "users:manage".to_owned()];
+    assert!(matches!(
+        policy.scopes_within(&operator, Scopes::Only(&wanted)),
+        Err(AccessError::ScopeNotHeld { what }) if what == "users:manage"
+    ));
+    // A session may mint an unscoped key (it follows the same role) or any subset of its role.
+    policy
+        .scopes_within(&operator, Scopes::Unrestricted)
+        .unwrap();
+    let own = ["agents:read".to_owned(), "keys:manage".to_owned()];
+    policy.scopes_within(&operator, Scopes::Only(&own)).unwrap();
+    // Unknown roles hold nothing.
+    let ghost = Actor::new("u1", HOME, "ghost");
+    assert!(matches!(
+        policy.scopes_within(&ghost, Scopes::Only(&own)),
+        Err(AccessError::UnknownRole { .. })
+    ));
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use agency_rbac::{
-    Actor, Condition, DenyReason, Outcome, Policy, PolicySpec, Resource, RoleSpec, Subject,
+    Actor, Condition, DenyReason, Outcome, Policy, PolicySpec, Resource, RoleSpec, Scopes, Subject,
     presets, validate_permission,
 };
 use proptest::collection::{btree_set, vec};
@@ -232,6 +232,36 @@ proptest! {
             if let Err(e) = switched {
                 prop_assert_eq!(e.outcome(), Outcome::Forbidden);
             }
+        }
+    }
+
+    /// A scoped credential never gives a role holding anything outside its effective
+    /// permissions, nor the cross-tenant grant; and a key it may mint never has a scope it does
+    /// not effectively hold.
+    #[test]
+    fn scoped_credential_never_gives_more_than_it_holds(
+        spec in policy_spec(),
+        scopes in vec(0usize..POOL.len(), 0..6),
+        wanted in vec(0usize..POOL.len(), 0..4),
+    ) {
+        let policy = spec.compile().unwrap();
+        for actor in policy.roles() {
+            let key = Actor::new("a", "t", actor.name()).with_scopes(scopes.iter().map(|&i| POOL[i]));
+            let effective: Vec<&str> = policy.effective_permissions(&key).collect();
+            for target in policy.roles() {
+                if policy.check_assignment(&key, target.name()).is_ok() {
+                    prop_assert!(!target.cross_tenant());
+                    for (p, _) in target.permissions() {
+                        prop_assert!(effective.contains(&p), "{} gave {} holding {}", actor.name(), target.name(), p);
+                    }
+                    // Positive control: the scope bound only narrows the role guard.
+                    prop_assert!(policy.may_assign(actor.name(), target.name()));
+                }
+            }
+            let wanted: Vec<String> = wanted.iter().map(|&i| POOL[i].to_owned()).collect();
+            let allowed = policy.scopes_within(&key, Scopes::Only(&wanted)).is_ok();
+            prop_assert_eq!(allowed, wanted.iter().all(|w| effective.contains(&w.as_str())));
+            prop_assert!(policy.scopes_within(&key, Scopes::Unrestricted).is_err());
         }
     }
 
