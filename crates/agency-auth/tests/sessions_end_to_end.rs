@@ -8,9 +8,11 @@ use std::time::Duration;
 use agency_auth::revocation::{CachedRevocationChecker, RevocationCacheConfig};
 use agency_auth::sessions::{SessionConfig, SessionError, SessionManager};
 use agency_auth::store::MemoryStore;
+use agency_auth::store::RevocationStore;
 use agency_auth::tokens::{
     AccessTokenRequest, Algorithm, KeySet, SigningKey, TokenIssuer, TokenVerifier,
 };
+use agency_auth::{Clock, ManualClock};
 
 struct World {
     sessions: SessionManager,
@@ -123,4 +125,102 @@ async fn real_access_token_presented_as_refresh_token_is_refused() {
             .await
             .is_ok()
     );
+}
+
+// ---- Revocations outlive every token they cover ---------------------------------------------
+
+#[test]
+fn verifier_refuses_a_revocation_retention_shorter_than_token_lifetime() {
+    // The attack's configuration: 4 h tokens accepted, revocations kept 1 h + 60 s. A token
+    // logged out would verify again 61 minutes later, once its entry is purged. It is refused
+    // when the verifier is built.
+    let store = Arc::new(MemoryStore::new());
+    let short = RevocationCacheConfig::default().with_retention(Duration::from_secs(3600 + 60));
+    let checker = Arc::new(CachedRevocationChecker::new(store, short).unwrap());
+    let keys = KeySet::new(SigningKey::generate(Algorithm::EdDsa).unwrap());
+    let four_hours = Duration::from_secs(4 * 3600);
+    let refused = TokenVerifier::builder(keys.clone(), "agency-swarm", "swarm-api")
+        .max_lifetime(four_hours)
+        .revocation(checker.clone())
+        .build();
+    assert!(refused.is_err());
+    // The default verifier accepts up to 24 h, so the short retention is refused there too.
+    assert!(
+        TokenVerifier::builder(keys.clone(), "agency-swarm", "swarm-api")
+            .revocation(checker.clone())
+            .build()
+            .is_err()
+    );
+    // Positive control: a verifier that accepts at most 1 h tokens with no leeway fits.
+    TokenVerifier::builder(keys, "agency-swarm", "swarm-api")
+        .max_lifetime(Duration::from_secs(3600))
+        .leeway(Duration::from_secs(60))
+        .revocation(checker)
+        .build()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn logged_out_four_hour_token_stays_refused_after_purge() {
+    // The attack end to end on the defaults: a 4 h token is logged out, 61 minutes pass, the
+    // store is purged of expired entries, every cache reloads; the token must still fail.
+    let store = Arc::new(MemoryStore::new());
+    let checker = Arc::new(
+        CachedRevocationChecker::new(store.clone(), RevocationCacheConfig::default()).unwrap(),
+    );
+    checker.refresh().await.unwrap();
+    let clock = ManualClock::starting_now();
+    let keys = KeySet::new(SigningKey::generate(Algorithm::EdDsa).unwrap());
+    let four_hours = Duration::from_secs(4 * 3600);
+    let issuer = TokenIssuer::new(keys.clone(), "agency-swarm", "swarm-api", four_hours)
+        .unwrap()
+        .clock(Arc::new(clock.clone()));
+    let verifier: TokenVerifier = TokenVerifier::builder(keys.clone(), "agency-swarm", "swarm-api")
+        .max_lifetime(issuer.lifetime())
+        .revocation(checker.clone())
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .unwrap();
+    let sessions =
+        SessionManager::new(store.clone(), checker.clone(), SessionConfig::default()).unwrap();
+    let login = sessions
+        .create_session_at("u1", "default", clock.now())
+        .await
+        .unwrap();
+    let token = issuer
+        .issue(&AccessTokenRequest::new("u1", "default", "admin").session(&login.session.id))
+        .unwrap()
+        .token;
+    verifier.verify(&token).await.unwrap();
+    sessions
+        .logout_at(&login.session.id, clock.now())
+        .await
+        .unwrap();
+
+    clock.advance(Duration::from_secs(61 * 60));
+    store.purge_expired_revocations(clock.now()).await.unwrap();
+    // A fresh instance (nothing remembered locally) loads what the store still holds.
+    let fresh = Arc::new(
+        CachedRevocationChecker::new(store.clone(), RevocationCacheConfig::default()).unwrap(),
+    );
+    fresh.refresh().await.unwrap();
+    let fresh_verifier: TokenVerifier = TokenVerifier::builder(keys, "agency-swarm", "swarm-api")
+        .max_lifetime(issuer.lifetime())
+        .revocation(fresh)
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .unwrap();
+    assert!(verifier.verify(&token).await.is_err());
+    assert!(fresh_verifier.verify(&token).await.is_err());
+
+    // Positive control: a token of another session, issued now, still works.
+    let other = sessions
+        .create_session_at("u1", "default", clock.now())
+        .await
+        .unwrap();
+    let fine = issuer
+        .issue(&AccessTokenRequest::new("u1", "default", "admin").session(&other.session.id))
+        .unwrap()
+        .token;
+    fresh_verifier.verify(&fine).await.unwrap();
 }

@@ -16,6 +16,7 @@ use time::OffsetDateTime;
 
 use super::{RevocationCheck, RevocationEntry, RevocationError, RevocationQuery, RevocationTarget};
 use crate::store::RevocationStore;
+use crate::tokens::{MAX_ACCESS_TOKEN_TTL, MAX_LEEWAY};
 
 /// Settings of a [`CachedRevocationChecker`].
 ///
@@ -37,10 +38,11 @@ pub struct RevocationCacheConfig {
     /// After this long without a successful load, checks fail closed. Default 30 s. Must be
     /// longer than `refresh_interval`.
     pub max_staleness: Duration,
-    /// How long an entry written through this checker is kept: at least the access-token
-    /// lifetime plus the verifier's leeway, so every covered token has expired before its entry
-    /// is purged. Default 1 h + 60 s (the swarm server's access-token lifetime and the maximum
-    /// leeway).
+    /// How long an entry written through this checker is kept: at least the longest access-token
+    /// lifetime the verifier accepts plus its leeway, so every covered token has expired before
+    /// its entry is purged; the verifier refuses to be built with a checker that keeps entries
+    /// less long. Default 24 h + 60 s (the longest lifetime an issuer or verifier accepts, and
+    /// the maximum leeway); [`RevocationCacheConfig::retention_for`] derives it from yours.
     pub retention: Duration,
     /// How often the background refresher also purges expired entries from the store
     /// (`None`: never; purge elsewhere). Default 60 s.
@@ -52,7 +54,7 @@ impl Default for RevocationCacheConfig {
         RevocationCacheConfig {
             refresh_interval: Duration::from_secs(5),
             max_staleness: Duration::from_secs(30),
-            retention: Duration::from_secs(3600 + 60),
+            retention: MAX_ACCESS_TOKEN_TTL.saturating_add(MAX_LEEWAY),
             purge_interval: Some(Duration::from_secs(60)),
         }
     }
@@ -74,6 +76,24 @@ impl RevocationCacheConfig {
     /// Sets [`retention`](Self::retention).
     pub fn with_retention(mut self, retention: Duration) -> Self {
         self.retention = retention;
+        self
+    }
+
+    /// Sets [`retention`](Self::retention) to `max_lifetime + leeway`: what a verifier built
+    /// with the same [`max_lifetime`](crate::tokens::TokenVerifierBuilder::max_lifetime) and
+    /// [`leeway`](crate::tokens::TokenVerifierBuilder::leeway) requires.
+    ///
+    /// ```
+    /// use agency_auth::revocation::RevocationCacheConfig;
+    /// use std::time::Duration;
+    ///
+    /// let config = RevocationCacheConfig::default()
+    ///     .retention_for(Duration::from_secs(4 * 3600), Duration::from_secs(30));
+    /// assert_eq!(config.retention, Duration::from_secs(4 * 3600 + 30));
+    /// ```
+    #[must_use]
+    pub fn retention_for(mut self, max_lifetime: Duration, leeway: Duration) -> Self {
+        self.retention = max_lifetime.saturating_add(leeway);
         self
     }
 
@@ -394,6 +414,10 @@ impl CachedRevocationChecker {
 impl RevocationCheck for CachedRevocationChecker {
     async fn is_revoked(&self, query: &RevocationQuery<'_>) -> Result<bool, RevocationError> {
         self.check_cached(query)
+    }
+
+    fn retention(&self) -> Option<Duration> {
+        Some(self.config.retention)
     }
 }
 

@@ -76,6 +76,13 @@ pub struct RevocationError(pub String);
 pub trait RevocationCheck: Send + Sync + 'static {
     /// `Ok(true)` when the token described by `query` must be refused.
     async fn is_revoked(&self, query: &RevocationQuery<'_>) -> Result<bool, RevocationError>;
+
+    /// How long a revocation is remembered at least, or `None` for "until removed by hand"
+    /// (the default). The verifier refuses to be built with a check whose retention is shorter
+    /// than its longest accepted token lifetime plus leeway.
+    fn retention(&self) -> Option<std::time::Duration> {
+        None
+    }
 }
 
 /// What a revocation applies to.

@@ -106,6 +106,8 @@ pub(crate) struct ClaimRules {
     pub(crate) issuer: String,
     pub(crate) audience: String,
     pub(crate) leeway: i64,
+    /// Longest accepted `exp - iat`, in seconds.
+    pub(crate) max_lifetime: i64,
 }
 
 /// Checks `exp`, `nbf` and `iat` against `now` with the leeway.
@@ -146,6 +148,10 @@ pub(crate) fn parse_access_claims<T: DeserializeOwned>(
     let nbf = raw.nbf.ok_or(TokenError::MissingClaim("nbf"))?;
     let iat = raw.iat.ok_or(TokenError::MissingClaim("iat"))?;
     check_times(exp, Some(nbf), Some(iat), now, rules.leeway)?;
+    // A token living longer than the verifier allows would outlive its revocation entry.
+    if exp.saturating_sub(iat) > rules.max_lifetime {
+        return Err(TokenError::MissingClaim("exp"));
+    }
     Ok(AccessClaims {
         sub: raw.sub.ok_or(TokenError::MissingClaim("sub"))?,
         iss,
@@ -170,6 +176,7 @@ mod tests {
             issuer: "iss".into(),
             audience: "aud".into(),
             leeway: 0,
+            max_lifetime: 3600,
         }
     }
 

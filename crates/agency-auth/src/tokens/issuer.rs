@@ -5,16 +5,17 @@
 //! and `typ: "at+jwt"` (RFC 9068); application claims can never overwrite a registered claim.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use jsonwebtoken::Header;
 use serde::Serialize;
 use serde_json::{Map, Value};
-use time::OffsetDateTime;
 
 use super::claims::NoExtraClaims;
 use super::error::{KeyError, TokenError};
 use super::key_set::KeySet;
+use crate::clock::{self, Clock};
 
 /// The `typ` header of access tokens (RFC 9068 section 2.1).
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
@@ -129,6 +130,7 @@ pub struct TokenIssuer {
     issuer: String,
     audience: String,
     ttl_secs: i64,
+    clock: Arc<dyn Clock>,
 }
 
 impl TokenIssuer {
@@ -164,7 +166,40 @@ impl TokenIssuer {
             issuer,
             audience,
             ttl_secs,
+            clock: clock::system(),
         })
+    }
+
+    /// Reads "now" (for `iat`, `nbf` and `exp`) from `clock` instead of the system clock.
+    ///
+    /// ```
+    /// use std::{sync::Arc, time::Duration};
+    /// use agency_auth::ManualClock;
+    /// # use agency_auth::tokens::*;
+    /// # let keys = KeySet::new(SigningKey::generate(Algorithm::Hs256).unwrap());
+    /// let clock = ManualClock::new(time::macros::datetime!(2030-01-01 00:00 UTC));
+    /// let issuer = TokenIssuer::new(keys, "iss", "aud", Duration::from_secs(60))
+    ///     .unwrap()
+    ///     .clock(Arc::new(clock));
+    /// let issued = issuer.issue(&AccessTokenRequest::new("u", "t", "viewer")).unwrap();
+    /// assert_eq!(issued.issued_at, 1_893_456_000);
+    /// ```
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The lifetime of the tokens this issuer signs.
+    ///
+    /// ```
+    /// # use agency_auth::tokens::*;
+    /// # let keys = KeySet::new(SigningKey::generate(Algorithm::Hs256).unwrap());
+    /// let issuer = TokenIssuer::new(keys, "iss", "aud", std::time::Duration::from_secs(900)).unwrap();
+    /// assert_eq!(issuer.lifetime().as_secs(), 900);
+    /// ```
+    pub fn lifetime(&self) -> Duration {
+        Duration::from_secs(self.ttl_secs.unsigned_abs())
     }
 
     /// Issues a token without application claims.
@@ -219,7 +254,7 @@ impl TokenIssuer {
             .active
             .clone()
             .ok_or(TokenError::NoSigningKey)?;
-        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let now = self.clock.now().unix_timestamp();
         let expires_at = now.saturating_add(self.ttl_secs);
         let jti = uuid::Uuid::new_v4().simple().to_string();
 

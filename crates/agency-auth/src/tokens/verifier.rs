@@ -14,8 +14,10 @@ use super::error::{KeyError, TokenError};
 use super::header::{
     CompactParts, RawHeader, decode_part, is_access_token_type, parse_header, split_compact,
 };
+use super::issuer::MAX_ACCESS_TOKEN_TTL;
 use super::key_set::KeySet;
 use super::keys::Algorithm;
+use crate::clock::{self, Clock};
 use crate::revocation::{RevocationCheck, RevocationQuery};
 
 /// Largest leeway a verifier accepts for clock skew.
@@ -67,6 +69,7 @@ pub struct TokenVerifier<T = NoExtraClaims> {
     rules: ClaimRules,
     revocation: Option<Arc<dyn RevocationCheck>>,
     cache: Option<TokenCache<AccessClaims<T>>>,
+    clock: Arc<dyn Clock>,
 }
 
 impl<T> fmt::Debug for TokenVerifier<T> {
@@ -76,6 +79,7 @@ impl<T> fmt::Debug for TokenVerifier<T> {
             .field("issuer", &self.rules.issuer)
             .field("audience", &self.rules.audience)
             .field("leeway_secs", &self.rules.leeway)
+            .field("max_lifetime_secs", &self.rules.max_lifetime)
             .field("revocation", &self.revocation.is_some())
             .field(
                 "cache_capacity",
@@ -110,8 +114,10 @@ pub struct TokenVerifierBuilder {
     issuer: String,
     audience: String,
     leeway: Duration,
+    max_lifetime: Duration,
     revocation: Option<Arc<dyn RevocationCheck>>,
     cache_capacity: usize,
+    clock: Arc<dyn Clock>,
 }
 
 impl fmt::Debug for TokenVerifierBuilder {
@@ -120,8 +126,10 @@ impl fmt::Debug for TokenVerifierBuilder {
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("leeway", &self.leeway)
+            .field("max_lifetime", &self.max_lifetime)
             .field("revocation", &self.revocation.is_some())
             .field("cache_capacity", &self.cache_capacity)
+            .field("clock", &self.clock)
             .finish()
     }
 }
@@ -163,6 +171,48 @@ impl TokenVerifierBuilder {
     /// ```
     pub fn revocation(mut self, check: Arc<dyn RevocationCheck>) -> Self {
         self.revocation = Some(check);
+        self
+    }
+
+    /// The longest lifetime (`exp - iat`) a token may have and still be accepted; default and
+    /// maximum [`MAX_ACCESS_TOKEN_TTL`] (24 h). Set it to the issuer's lifetime
+    /// ([`TokenIssuer::lifetime`](super::TokenIssuer::lifetime)).
+    ///
+    /// It bounds how long a revocation must be remembered: [`build`](Self::build) refuses a
+    /// revocation check whose [`retention`](RevocationCheck::retention) is shorter than this
+    /// plus the leeway, because a revoked token would be accepted again once its entry is
+    /// purged.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// # use agency_auth::tokens::*;
+    /// # let keys = KeySet::new(SigningKey::generate(Algorithm::Hs256).unwrap());
+    /// let verifier = TokenVerifier::builder(keys.clone(), "iss", "aud")
+    ///     .max_lifetime(Duration::from_secs(3600))
+    ///     .build();
+    /// assert!(verifier.is_ok());
+    /// assert!(TokenVerifier::builder(keys, "iss", "aud").max_lifetime(Duration::ZERO).build().is_err());
+    /// ```
+    #[must_use]
+    pub fn max_lifetime(mut self, lifetime: Duration) -> Self {
+        self.max_lifetime = lifetime;
+        self
+    }
+
+    /// Reads "now" from `clock` instead of the system clock.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use agency_auth::ManualClock;
+    /// # use agency_auth::tokens::*;
+    /// # let keys = KeySet::new(SigningKey::generate(Algorithm::Hs256).unwrap());
+    /// let clock = ManualClock::starting_now();
+    /// let verifier = TokenVerifier::builder(keys, "iss", "aud").clock(Arc::new(clock)).build();
+    /// assert!(verifier.is_ok());
+    /// ```
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -211,16 +261,36 @@ impl TokenVerifierBuilder {
         if self.leeway > MAX_LEEWAY {
             return Err(KeyError::InvalidConfig("leeway must be at most 60 seconds"));
         }
+        if self.max_lifetime.as_secs() == 0 || self.max_lifetime > MAX_ACCESS_TOKEN_TTL {
+            return Err(KeyError::InvalidConfig("max_lifetime must be 1 s to 24 h"));
+        }
+        // A revoked token stays verifiable (signature, `exp`) until `iat + lifetime + leeway`;
+        // its revocation must outlive that, or the token works again once the entry is purged.
+        let must_remember = self.max_lifetime.saturating_add(self.leeway);
+        if self
+            .revocation
+            .as_ref()
+            .and_then(|check| check.retention())
+            .is_some_and(|retention| retention < must_remember)
+        {
+            return Err(KeyError::InvalidConfig(
+                "revocation retention must be at least max_lifetime plus leeway",
+            ));
+        }
+        // Both fit: at most 60 s and 24 h, checked above.
         let leeway = i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX);
+        let max_lifetime = i64::try_from(self.max_lifetime.as_secs()).unwrap_or(i64::MAX);
         Ok(TokenVerifier {
             keys: self.keys,
             rules: ClaimRules {
                 issuer: self.issuer,
                 audience: self.audience,
                 leeway,
+                max_lifetime,
             },
             revocation: self.revocation,
             cache: (self.cache_capacity > 0).then(|| TokenCache::new(self.cache_capacity.max(2))),
+            clock: self.clock,
         })
     }
 }
@@ -244,8 +314,10 @@ impl TokenVerifier<NoExtraClaims> {
             issuer: issuer.into(),
             audience: audience.into(),
             leeway: Duration::ZERO,
+            max_lifetime: MAX_ACCESS_TOKEN_TTL,
             revocation: None,
             cache_capacity: DEFAULT_CACHE_CAPACITY,
+            clock: clock::system(),
         }
     }
 }
@@ -279,7 +351,7 @@ impl<T: DeserializeOwned + Send + Sync + 'static> TokenVerifier<T> {
         if token.len() > super::MAX_TOKEN_BYTES {
             return Err(TokenError::TooLarge);
         }
-        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let now = self.clock.now().unix_timestamp();
         let Some(cache) = &self.cache else {
             let verified = self.verify_uncached(token, now)?;
             self.check_revocation(&verified.claims).await?;
