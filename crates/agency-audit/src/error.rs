@@ -4,12 +4,20 @@ use thiserror::Error;
 
 /// Everything that can go wrong while recording, storing, querying or verifying audit events.
 ///
-/// Messages never contain event contents, keys or SQL text, so they are safe to log.
+/// `Display` is a fixed text per variant: never event contents, keys, SQL text or a driver's
+/// message (which can quote stored values), so it is safe to log and to answer with. The cause
+/// of a database, migration, I/O or CSV error stays reachable through
+/// [`source()`](std::error::Error::source) for operators.
 ///
 /// ```
 /// use agency_audit::AuditError;
+/// use std::error::Error;
+///
 /// let err = AuditError::QueueFull;
 /// assert_eq!(err.to_string(), "audit queue is full");
+/// let io = AuditError::from(std::io::Error::other("disk full at /var/secret/path"));
+/// assert_eq!(io.to_string(), "audit i/o error");
+/// assert!(io.source().unwrap().to_string().contains("disk full"));
 /// ```
 #[derive(Debug, Error)]
 #[non_exhaustive]
@@ -36,15 +44,15 @@ pub enum AuditError {
     #[error("audit sink failed: {0}")]
     Sink(String),
     /// An I/O error from a file sink or export writer.
-    #[error("audit i/o error: {0}")]
+    #[error("audit i/o error")]
     Io(#[from] std::io::Error),
     /// A database error (SQLite or PostgreSQL).
     #[cfg(any(feature = "sqlite", feature = "postgres"))]
-    #[error("audit database error: {0}")]
+    #[error("audit database error")]
     Database(#[from] sqlx::Error),
     /// A database migration failed.
     #[cfg(any(feature = "sqlite", feature = "postgres"))]
-    #[error("audit migration error: {0}")]
+    #[error("audit migration error")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// A pagination cursor was malformed or tampered with.
     #[error("invalid pagination cursor")]
@@ -59,6 +67,6 @@ pub enum AuditError {
     #[error("invalid key: {0}")]
     InvalidKey(&'static str),
     /// An export failed while encoding CSV.
-    #[error("csv export error: {0}")]
+    #[error("csv export error")]
     Csv(#[from] csv::Error),
 }

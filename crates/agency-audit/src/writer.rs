@@ -566,7 +566,10 @@ impl WriterTask {
                 self.counters.checkpoints.fetch_add(1, Ordering::Relaxed);
             }
             Err(e) => {
-                tracing::warn!(error = %e, "audit checkpoint write failed; will retry at the next tick")
+                tracing::warn!(
+                    error = &e as &dyn std::error::Error,
+                    "audit checkpoint write failed; will retry at the next tick"
+                )
             }
         }
     }
@@ -607,7 +610,12 @@ async fn commit(
                 failures += 1;
                 healthy.store(false, Ordering::Release);
                 counters.sink_failures.fetch_add(1, Ordering::Relaxed);
-                tracing::error!(error = %e, events = records.len(), "audit batch commit failed; retrying");
+                // The operator's log gets the whole cause chain; callers get the fixed `Display` text.
+                tracing::error!(
+                    error = &e as &dyn std::error::Error,
+                    events = records.len(),
+                    "audit batch commit failed; retrying"
+                );
                 let message = e.to_string();
                 for (ack, policy, _) in acks.iter_mut() {
                     if *policy != OverflowPolicy::Block

@@ -79,8 +79,12 @@ fn record_never_contains_the_secret() {
     let manager = manager();
     let created = create(&manager);
     let secret = created.key.expose().rsplit('_').next().unwrap().to_owned();
-    let json = serde_json::to_string(&created.record).unwrap();
+    // The listing view is what reaches clients; neither the secret nor its hash is in it.
+    let json = serde_json::to_string(&created.record.view()).unwrap();
     assert!(!json.contains(&secret));
+    let hash_as_json = serde_json::to_string(&created.record.secret_hash).unwrap();
+    assert!(!json.contains(hash_as_json.trim_matches(['[', ']'])));
+    assert!(!json.contains("secret_hash"));
     assert!(!format!("{:?}", created.record).contains(&secret));
     assert!(!format!("{:?}", created.key).contains(&secret));
     assert!(!format!("{created:?}").contains(&secret));

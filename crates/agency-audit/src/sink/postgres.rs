@@ -57,14 +57,15 @@ impl PostgresAuditStore {
         if let Some(schema) = schema {
             if !valid_schema(schema) {
                 return Err(AuditError::InvalidQuery(
-                    "schema name must match [a-z_][a-z0-9_]*",
+                    "schema name must match [a-z_][a-z0-9_]{0,62}",
                 ));
             }
-            let create = format!("CREATE SCHEMA IF NOT EXISTS {schema}");
+            // Validated above and quoted as well, as in agency-auth's store: one rule for both.
+            let create = format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"");
             let conn_pool = PgPoolOptions::new().max_connections(1).connect(url).await?;
             conn_pool.execute(AssertSqlSafe(create)).await?;
             conn_pool.close().await;
-            let set = format!("SET search_path TO {schema}");
+            let set = format!("SET search_path TO \"{schema}\"");
             options = options.after_connect(move |conn, _| {
                 let set = set.clone();
                 Box::pin(async move {

@@ -66,7 +66,7 @@ pub use key::{KEY_ID_BYTES, KEY_SECRET_BYTES, MAX_PREFIX_LEN, ParsedApiKey, Plai
 pub use last_used::{
     DEFAULT_LAST_USED_CAPACITY, DEFAULT_LAST_USED_INTERVAL, LastUsedTracker, LastUsedUpdate,
 };
-pub use record::ApiKeyRecord;
+pub use record::{ApiKeyRecord, ApiKeyView};
 
 use key::{KEY_ID_CHARS, KEY_SECRET_CHARS, MAX_KEY_LEN};
 

@@ -15,7 +15,14 @@ use time::OffsetDateTime;
 /// safe to show in listings, and a keyed hash of the secret part. `Debug` output redacts
 /// [`secret_hash`](Self::secret_hash).
 ///
-/// Timestamps serialize as RFC 3339 strings.
+/// The record is deliberately not `Serialize`: it carries the hash, and a hash must never reach
+/// a response, a log line or an audit event. Listings send [`ApiKeyRecord::view`], an
+/// [`ApiKeyView`] without it. That it stays so is checked at compile time:
+///
+/// ```compile_fail
+/// fn serialisable<T: serde::Serialize>() {}
+/// serialisable::<agency_auth::api_keys::ApiKeyRecord>();
+/// ```
 ///
 /// # Example
 ///
@@ -40,7 +47,7 @@ use time::OffsetDateTime;
 /// assert!(shown.contains("metrics scraper"));
 /// assert!(!shown.contains("171, 171")); // the hash bytes never appear
 /// ```
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ApiKeyRecord {
     /// The public key id shown in listings (it is also part of the key text).
     pub id: String,
@@ -58,6 +65,43 @@ pub struct ApiKeyRecord {
     /// so hashing keys can rotate.
     pub hash_key_version: u32,
     /// When the key was created.
+    pub created_at: OffsetDateTime,
+    /// When the key stops working, if it expires.
+    pub expires_at: Option<OffsetDateTime>,
+    /// When the key was revoked, if it was.
+    pub revoked_at: Option<OffsetDateTime>,
+    /// When the key was last used (updated at most once per interval, not on every request).
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+/// What a listing shows of an API key: the record without its hash or hashing-key version.
+/// Timestamps serialize as RFC 3339 strings.
+///
+/// ```
+/// # use agency_auth::api_keys::ApiKeyRecord;
+/// # use time::OffsetDateTime;
+/// # let record = ApiKeyRecord {
+/// #     id: "k1".into(), owner_id: "user-42".into(), tenant_id: "acme".into(), name: "ci".into(),
+/// #     scopes: vec!["agents:read".into()], secret_hash: vec![0xAB; 32], hash_key_version: 7,
+/// #     created_at: OffsetDateTime::UNIX_EPOCH, expires_at: None, revoked_at: None, last_used_at: None,
+/// # };
+/// let json = serde_json::to_value(record.view()).unwrap();
+/// assert_eq!(json["id"], "k1");
+/// assert!(json.get("secret_hash").is_none() && json.get("hash_key_version").is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyView {
+    /// The public key id.
+    pub id: String,
+    /// User id of the key's owner.
+    pub owner_id: String,
+    /// Tenant of the owner.
+    pub tenant_id: String,
+    /// The owner's name for the key.
+    pub name: String,
+    /// Permission names the key is limited to.
+    pub scopes: Vec<String>,
+    /// When the key was created.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// When the key stops working, if it expires.
@@ -66,12 +110,38 @@ pub struct ApiKeyRecord {
     /// When the key was revoked, if it was.
     #[serde(with = "time::serde::rfc3339::option")]
     pub revoked_at: Option<OffsetDateTime>,
-    /// When the key was last used (updated at most once per interval, not on every request).
+    /// When the key was last used.
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_used_at: Option<OffsetDateTime>,
 }
 
 impl ApiKeyRecord {
+    /// The record as a listing shows it: everything but the hash.
+    ///
+    /// ```
+    /// # use agency_auth::api_keys::ApiKeyRecord;
+    /// # use time::OffsetDateTime;
+    /// # let record = ApiKeyRecord {
+    /// #     id: "k1".into(), owner_id: "u".into(), tenant_id: "t".into(), name: "ci".into(),
+    /// #     scopes: vec![], secret_hash: vec![1; 32], hash_key_version: 1,
+    /// #     created_at: OffsetDateTime::UNIX_EPOCH, expires_at: None, revoked_at: None, last_used_at: None,
+    /// # };
+    /// assert_eq!(record.view().name, "ci");
+    /// ```
+    pub fn view(&self) -> ApiKeyView {
+        ApiKeyView {
+            id: self.id.clone(),
+            owner_id: self.owner_id.clone(),
+            tenant_id: self.tenant_id.clone(),
+            name: self.name.clone(),
+            scopes: self.scopes.clone(),
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            revoked_at: self.revoked_at,
+            last_used_at: self.last_used_at,
+        }
+    }
+
     /// The [`Principal`](crate::Principal) a verified key authenticates as: its owner, in the
     /// owner's tenant, with the owner's *current* role (look it up; a key must not outlive a
     /// demotion), limited to the key's scopes.
@@ -147,11 +217,16 @@ mod tests {
     }
 
     #[test]
-    fn serde_round_trip() {
+    fn view_serialises_without_the_hash() {
         let record = sample();
-        let json = serde_json::to_string(&record).unwrap();
+        let json = serde_json::to_string(&record.view()).unwrap();
         assert!(json.contains("2023-11-14T22:13:20Z"), "{json}");
-        let back: ApiKeyRecord = serde_json::from_str(&json).unwrap();
-        assert_eq!(back, record);
+        assert!(
+            !json.contains("secret_hash") && !json.contains("hash_key_version"),
+            "{json}"
+        );
+        assert!(!json.contains("90,90"), "hash bytes leaked: {json}");
+        let back: ApiKeyView = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, record.view());
     }
 }
