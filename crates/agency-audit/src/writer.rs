@@ -83,7 +83,8 @@ pub struct WriterConfig {
     pub stream: StreamId,
     /// Checkpoint store and signer; without them no checkpoints are written.
     pub checkpoints: Option<(Arc<dyn CheckpointStore>, CheckpointSigner)>,
-    /// Interval between checkpoints, written even when idle (default 10 s).
+    /// Interval between checkpoints (default 10 s). A tick on which the durable head has not
+    /// moved since the last checkpoint writes none.
     pub checkpoint_interval: Duration,
     /// How many times a failing batch is retried during shutdown before it is given up.
     pub shutdown_retries: u32,
@@ -274,6 +275,7 @@ impl AuditWriter {
             seq: 0,
             head: ChainHash::GENESIS,
             committed: (0, ChainHash::GENESIS),
+            checkpointed: None,
             max_batch: config.max_batch.max(1),
             checkpoints: config.checkpoints,
             interval: config.checkpoint_interval.max(Duration::from_millis(10)),
@@ -379,7 +381,8 @@ impl AuditWriter {
         }
     }
 
-    /// Stops accepting events, commits everything queued, writes a final checkpoint and waits
+    /// Stops accepting events, commits everything queued, writes a final checkpoint (when the
+    /// head moved since the last one) and waits
     /// for the writer task. Calling it again is harmless.
     pub async fn shutdown(&self) -> Result<(), AuditError> {
         // Set first, so a commit stuck retrying against a dead sink gives up after
@@ -443,6 +446,11 @@ struct WriterTask {
     head: ChainHash,
     /// Last durable sequence number and hash: what checkpoints may vouch for.
     committed: (u64, ChainHash),
+    /// The head the last checkpoint written by this task vouched for. While the head has not
+    /// moved, another checkpoint adds nothing a verifier can use, so none is written: an idle
+    /// instance would otherwise add one per interval (three million a year at 10 s), and every
+    /// verify reads them all.
+    checkpointed: Option<(u64, ChainHash)>,
     max_batch: usize,
     checkpoints: Option<(Arc<dyn CheckpointStore>, CheckpointSigner)>,
     interval: Duration,
@@ -554,6 +562,9 @@ impl WriterTask {
         let Some((store, signer)) = &self.checkpoints else {
             return;
         };
+        if self.checkpointed == Some(self.committed) {
+            return;
+        }
         let cp = Checkpoint {
             kind: CheckpointKind::Head,
             stream: self.stream,
@@ -564,6 +575,7 @@ impl WriterTask {
         match store.append_checkpoint(&signer.sign(cp)).await {
             Ok(()) => {
                 self.counters.checkpoints.fetch_add(1, Ordering::Relaxed);
+                self.checkpointed = Some(self.committed);
             }
             Err(e) => {
                 tracing::warn!(
