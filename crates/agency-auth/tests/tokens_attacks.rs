@@ -695,3 +695,36 @@ async fn errors_never_echo_the_token() {
         "{shown}"
     );
 }
+
+#[tokio::test]
+async fn header_with_invalid_utf8_in_an_ignored_member_is_refused() {
+    // The attack: invalid UTF-8 in a header member the verifier does not read (`x`), which a
+    // JSON parser skipping unknown members never looks at. Payloads are refused for it already;
+    // the header must be too, or two parsers disagree about what was signed.
+    let (key, keys, enc) = es256();
+    let claims = serde_json::to_string(&good_claims()).unwrap();
+    let mut header = format!(
+        r#"{{"alg":"ES256","typ":"at+jwt","kid":"{}","x":"#,
+        key.kid()
+    )
+    .into_bytes();
+    header.extend_from_slice(b"\"\xff\xfe\"}");
+    let message = format!("{}.{}", b64(&header), b64(claims.as_bytes()));
+    let signature =
+        jsonwebtoken::crypto::sign(message.as_bytes(), &enc, jsonwebtoken::Algorithm::ES256)
+            .unwrap();
+    let token = format!("{message}.{signature}");
+    assert_eq!(verify(&keys, &token).await.unwrap_err(), TokenError::Malformed);
+
+    // Positive control: the same header with valid text in `x` verifies.
+    let fine = forge_raw(
+        &format!(
+            r#"{{"alg":"ES256","typ":"at+jwt","kid":"{}","x":"ok"}}"#,
+            key.kid()
+        ),
+        &claims,
+        &enc,
+        jsonwebtoken::Algorithm::ES256,
+    );
+    verify(&keys, &fine).await.unwrap();
+}

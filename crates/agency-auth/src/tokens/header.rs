@@ -86,7 +86,10 @@ pub(crate) struct RawHeader {
 /// Decodes and checks the header part.
 pub(crate) fn parse_header(header_b64: &str) -> Result<RawHeader, TokenError> {
     let json = decode_part(header_b64)?;
-    let mut deserializer = serde_json::Deserializer::from_slice(&json);
+    // The whole header must be UTF-8 (RFC 7515 section 4), not only the members read here:
+    // parsing from bytes would skip invalid text inside an ignored member unchecked.
+    let json = std::str::from_utf8(&json).map_err(|_| TokenError::Malformed)?;
+    let mut deserializer = serde_json::Deserializer::from_str(json);
     let parsed = deserializer.deserialize_map(HeaderVisitor);
     let header = match parsed {
         Ok(header) => header,
