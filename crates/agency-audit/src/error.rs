@@ -54,6 +54,15 @@ pub enum AuditError {
     #[cfg(any(feature = "sqlite", feature = "postgres"))]
     #[error("audit migration error")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The store already holds a *different* event at a sequence number this writer assigned:
+    /// something else wrote to this stream (tampering, or a second writer given the same
+    /// stream id). Nothing of the batch is acknowledged and it is not retried; treat the
+    /// actions it describes as refused and investigate the stream.
+    #[error("audit stream conflict: another event is stored at sequence {seq}")]
+    Conflict {
+        /// The first sequence number found holding another event.
+        seq: u64,
+    },
     /// A pagination cursor was malformed or tampered with.
     #[error("invalid pagination cursor")]
     InvalidCursor,

@@ -618,6 +618,24 @@ async fn commit(
                 }
                 return (Ok(()), last_seq, last_hash);
             }
+            Err(AuditError::Conflict { seq }) => {
+                // Not a failure a retry can cure: another event holds one of our sequence
+                // numbers. Acknowledge nothing, and say so loudly.
+                healthy.store(false, Ordering::Release);
+                counters.sink_failures.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(
+                    seq,
+                    events = records.len(),
+                    "audit stream tampered with: the store holds another event at a sequence \
+                     number this writer assigned; the batch is refused, not stored"
+                );
+                for (ack, _, _) in acks {
+                    if let Some(ack) = ack {
+                        let _ = ack.send(Err(AuditError::Conflict { seq }));
+                    }
+                }
+                return (Err(AuditError::Conflict { seq }), last_seq, last_hash);
+            }
             Err(e) => {
                 failures += 1;
                 healthy.store(false, Ordering::Release);

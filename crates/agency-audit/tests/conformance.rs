@@ -10,6 +10,11 @@ use agency_audit::chain::BreakKind;
 use agency_audit::sink::{CheckpointStore, JsonlCheckpointStore, JsonlSink, MemoryStore, Rotation};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_backend_refuses_a_forged_row_at_the_next_seq() {
+    common::forged_row_is_not_acknowledged(Arc::new(MemoryStore::new())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_backend_conforms() {
     let store = Arc::new(MemoryStore::new());
     common::conformance(store.clone(), store.clone()).await;
@@ -112,6 +117,12 @@ mod sqlite {
                 .await
                 .unwrap(),
         )
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_backend_refuses_a_forged_row_at_the_next_seq() {
+        let dir = tempfile::tempdir().unwrap();
+        common::forged_row_is_not_acknowledged(open(&dir).await).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -241,6 +252,20 @@ mod postgres {
             .await
             .unwrap();
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_backend_refuses_a_forged_row_at_the_next_seq() {
+        let Some(url) = common::database_url() else {
+            return;
+        };
+        let schema = Schema::new(url.clone());
+        let store = Arc::new(
+            PostgresAuditStore::connect(&url, Some(&schema.name))
+                .await
+                .unwrap(),
+        );
+        common::forged_row_is_not_acknowledged(store).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

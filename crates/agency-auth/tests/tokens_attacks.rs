@@ -714,7 +714,10 @@ async fn header_with_invalid_utf8_in_an_ignored_member_is_refused() {
         jsonwebtoken::crypto::sign(message.as_bytes(), &enc, jsonwebtoken::Algorithm::ES256)
             .unwrap();
     let token = format!("{message}.{signature}");
-    assert_eq!(verify(&keys, &token).await.unwrap_err(), TokenError::Malformed);
+    assert_eq!(
+        verify(&keys, &token).await.unwrap_err(),
+        TokenError::Malformed
+    );
 
     // Positive control: the same header with valid text in `x` verifies.
     let fine = forge_raw(

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use super::{AuditSink, AuditStore, CheckpointStore, PurgePoint};
 use crate::AuditError;
-use crate::chain::{ChainVerifier, SignedCheckpoint};
+use crate::chain::{ChainHash, ChainVerifier, SignedCheckpoint};
 use crate::event::RecordedEvent;
 use crate::query::{AuditPage, AuditQuery, TopK};
 
@@ -56,14 +56,29 @@ fn poisoned<T>(_: T) -> AuditError {
 impl AuditSink for MemoryStore {
     async fn write_batch(&self, batch: &[RecordedEvent]) -> Result<(), AuditError> {
         let mut events = self.events.lock().map_err(poisoned)?;
+        // Check the whole batch before storing any of it, so a conflict stores nothing.
+        // Events are only appended, so a stream's events are in sequence order: scanning back
+        // stops at the first one of the batch's stream below the batch.
+        let (Some(first), Some(stream)) = (
+            batch.iter().map(|r| r.seq).min(),
+            batch.first().map(|r| r.stream),
+        ) else {
+            return Ok(());
+        };
+        let stored: Vec<(u64, ChainHash)> = events
+            .iter()
+            .rev()
+            .filter(|e| e.stream == stream)
+            .take_while(|e| e.seq >= first)
+            .filter(|e| batch.iter().any(|r| r.stream == e.stream && r.seq == e.seq))
+            .map(|e| (e.seq, e.hash))
+            .collect();
+        if let Some(seq) = super::conflicting_seq(batch, &stored) {
+            return Err(AuditError::Conflict { seq });
+        }
         for r in batch {
-            // Idempotent retry: skip what is already stored.
-            if !events
-                .iter()
-                .rev()
-                .take(batch.len())
-                .any(|e| e.stream == r.stream && e.seq == r.seq)
-            {
+            // Idempotent retry: skip what is already stored (with the same hash, checked above).
+            if !stored.iter().any(|(seq, _)| *seq == r.seq) {
                 events.push(r.clone());
             }
         }

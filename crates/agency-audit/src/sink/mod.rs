@@ -24,6 +24,19 @@ pub(crate) fn sql_seq(seq: u64) -> Result<i64, AuditError> {
         .map_err(|_| AuditError::Corrupt("sequence number above the SQL integer range".into()))
 }
 
+/// The first record of `batch` whose sequence number is already stored with another hash, if
+/// any. `stored` holds the `(seq, hash)` rows of the batch's stream and range that the store
+/// had before (or kept instead of) the batch's insert. A row with the same hash is the writer's
+/// own earlier attempt of this batch (a retry after a lost acknowledgement) and is fine.
+pub(crate) fn conflicting_seq(batch: &[RecordedEvent], stored: &[(u64, ChainHash)]) -> Option<u64> {
+    batch.iter().find_map(|r| {
+        stored
+            .iter()
+            .any(|(seq, hash)| *seq == r.seq && *hash != r.hash)
+            .then_some(r.seq)
+    })
+}
+
 mod fanout;
 mod jsonl;
 mod memory;

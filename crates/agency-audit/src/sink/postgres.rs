@@ -14,7 +14,7 @@ use sqlx::{AssertSqlSafe, Executor, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{AuditSink, AuditStore, CheckpointStore, PurgePoint, sql_seq};
+use super::{AuditSink, AuditStore, CheckpointStore, PurgePoint, conflicting_seq, sql_seq};
 use crate::AuditError;
 use crate::chain::{
     ChainHash, ChainVerifier, Checkpoint, CheckpointKind, SignedCheckpoint, canonical_json,
@@ -195,7 +195,7 @@ impl PostgresAuditStore {
             req.push(e.request_id.as_deref());
         }
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
+        let done = sqlx::query(
             "INSERT INTO audit_events (stream_id, seq, hash, id, ts, actor_id, actor, actor_kind, tenant_id, action, \
              resource_type, resource_id, old_value, new_value, ip_address, user_agent, success, error_message, request_id) \
              SELECT * FROM UNNEST($1::uuid[], $2::int8[], $3::bytea[], $4::uuid[], $5::timestamptz[], $6::text[], \
@@ -224,6 +224,34 @@ impl PostgresAuditStore {
         .bind(req)
         .execute(&mut *tx)
         .await?;
+        if done.rows_affected() < n as u64 {
+            // Some rows were already there: fine if they are this batch's own earlier attempt,
+            // an error (and a rollback, as `tx` drops) if another event sits there.
+            let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
+                return Ok(());
+            };
+            let rows = sqlx::query(
+                "SELECT seq, hash FROM audit_events WHERE stream_id = $1 AND seq BETWEEN $2 AND $3",
+            )
+            .bind(first.stream.0)
+            .bind(sql_seq(first.seq)?)
+            .bind(sql_seq(last.seq)?)
+            .fetch_all(&mut *tx)
+            .await?;
+            let stored = rows
+                .iter()
+                .map(|row| {
+                    let seq: i64 = row.try_get(0)?;
+                    Ok((
+                        u64::try_from(seq).map_err(|_| corrupt("seq"))?,
+                        hash_col(row, 1)?,
+                    ))
+                })
+                .collect::<Result<Vec<_>, AuditError>>()?;
+            if let Some(seq) = conflicting_seq(batch, &stored) {
+                return Err(AuditError::Conflict { seq });
+            }
+        }
         tx.commit().await?;
         Ok(())
     }

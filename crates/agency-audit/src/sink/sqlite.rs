@@ -25,7 +25,7 @@ use sqlx::{AssertSqlSafe, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{AuditSink, AuditStore, CheckpointStore, PurgePoint, sql_seq};
+use super::{AuditSink, AuditStore, CheckpointStore, PurgePoint, conflicting_seq, sql_seq};
 use crate::AuditError;
 use crate::chain::{
     ChainHash, ChainVerifier, Checkpoint, CheckpointKind, SignedCheckpoint, canonical_json,
@@ -148,6 +148,37 @@ impl SqliteAuditStore {
         Ok(())
     }
 
+    async fn refuse_conflicts(
+        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        chunk: &[RecordedEvent],
+    ) -> Result<(), AuditError> {
+        let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
+            return Ok(());
+        };
+        let rows = sqlx::query(
+            "SELECT seq, hash FROM audit_events WHERE stream_id = ? AND seq BETWEEN ? AND ?",
+        )
+        .bind(first.stream.0.as_bytes().as_slice())
+        .bind(sql_seq(first.seq)?)
+        .bind(sql_seq(last.seq)?)
+        .fetch_all(&mut **tx)
+        .await?;
+        let stored = rows
+            .iter()
+            .map(|row| {
+                let seq: i64 = row.try_get(0)?;
+                Ok((
+                    u64::try_from(seq).map_err(|_| corrupt("seq"))?,
+                    hash_col(row, 1)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, AuditError>>()?;
+        match conflicting_seq(chunk, &stored) {
+            Some(seq) => Err(AuditError::Conflict { seq }),
+            None => Ok(()),
+        }
+    }
+
     fn bind_rows<'q>(
         mut q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
         rows: &'q [RecordedEvent],
@@ -246,7 +277,12 @@ impl AuditSink for SqliteAuditStore {
             } else {
                 sqlx::query(AssertSqlSafe(insert_sql(chunk.len())))
             };
-            Self::bind_rows(q, chunk)?.execute(&mut *tx).await?;
+            let done = Self::bind_rows(q, chunk)?.execute(&mut *tx).await?;
+            if done.rows_affected() < chunk.len() as u64 {
+                // Some rows were already there: fine if they are this batch's own earlier
+                // attempt, an error (and a rollback, as `tx` drops) if another event sits there.
+                Self::refuse_conflicts(&mut tx, chunk).await?;
+            }
         }
         tx.commit().await?;
         Ok(())

@@ -189,6 +189,51 @@ where
     );
 }
 
+/// The attack: a row is planted at the sequence number a writer will assign next. The writer
+/// must not acknowledge its own event as stored (the insert skips the conflicting row), and
+/// nothing of the refused batch may be stored; a retry of the writer's own batch stays fine.
+pub(crate) async fn forged_row_is_not_acknowledged<S>(store: Arc<S>)
+where
+    S: AuditSink + AuditStore + 'static,
+{
+    use agency_audit::chain::ChainHash;
+    use agency_audit::{AuditError, AuditQuery, RecordedEvent, StreamId};
+
+    let stream = StreamId::new();
+    let forged = RecordedEvent {
+        stream,
+        seq: 1,
+        hash: ChainHash([7; 32]),
+        event: AuditEvent::builder("forged.entry").build(),
+    };
+    store
+        .write_batch(std::slice::from_ref(&forged))
+        .await
+        .unwrap();
+    // Positive control: the same batch again is an idempotent retry, not a conflict.
+    store
+        .write_batch(std::slice::from_ref(&forged))
+        .await
+        .unwrap();
+
+    let config = WriterConfig {
+        stream,
+        ..WriterConfig::default()
+    };
+    let writer = AuditWriter::spawn(store.clone(), config).unwrap();
+    let err = writer
+        .record_durable(AuditEvent::builder("real.entry").build())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AuditError::Conflict { seq: 1 }), "{err:?}");
+    let _ = writer.shutdown().await;
+    let real = store
+        .query(&AuditQuery::new().action("real.entry").limit(10))
+        .await
+        .unwrap();
+    assert!(real.events.is_empty(), "a refused event was stored");
+}
+
 pub(crate) async fn export_all<S: AuditStore + ?Sized>(
     store: &S,
     format: agency_audit::export::ExportFormat,
