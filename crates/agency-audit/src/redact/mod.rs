@@ -7,10 +7,17 @@
 //! word. Normalising lowercases the key and removes every character that is not an ASCII letter
 //! or digit, so `X-Api-Key`, `x_api_key` and `xApiKey` all become `xapikey` and match `api_key`;
 //! `clientSecret` matches `secret`, `db_password` matches `password`. The built-in words are
-//! `password`, `passwd`, `token` (which covers `access_token` and `refresh_token`), `api_key`,
-//! `secret`, `authorization`, `cookie`, `credit_card` and `private_key`; add more with
+//! `password`, `passwd`, `pwd`, `passphrase`, `token` (which covers `access_token` and
+//! `refresh_token`), `api_key`, `secret`, `authorization`, `cookie`, `credit_card`,
+//! `card_number`, `cvv`, `cvc` and `private_key`; `pan` (a card's primary account number) is
+//! matched only as the whole key, since as a substring it would hide `company`. Add more with
 //! [`Redactor::with_sensitive_key`]. Substring matching errs towards redacting: `tokens_used`
 //! is redacted too, which is the safe mistake.
+//!
+//! Name/value shapes are caught as well: a two-element array whose first element names a
+//! sensitive key (`["Authorization", "Bearer …"]`, as header lists are often logged) has its
+//! second element redacted, and so does the `value` of an object whose `name`, `key`, `header`
+//! or `field` names one (`{"name": "password", "value": "…"}`).
 //!
 //! Values under a sensitive key are replaced whole (objects and arrays included), at any depth of
 //! `old_value` and `new_value`, by `"[REDACTED]"`, or, in HMAC mode, by
@@ -21,12 +28,20 @@
 //! cannot exhaust the stack later. Every string (keys and values) and every text field of the
 //! event is passed through [`crate::sanitize::neutralize`].
 //!
-//! Free text (`error_message`, `user_agent`) is not scanned for secrets: do not put secrets there.
+//! A string that holds a JSON object or array, or a form body (`a=1&password=…`), is parsed and
+//! redacted by the same rules, and written back only if something was hidden. Credentials this
+//! workspace issues, and JWTs, are recognised by their shape in every string, free-text fields
+//! included ([`scrub_credentials`]): a secret that reaches the chain cannot be removed without
+//! breaking verification, so the rules err on the side of hiding.
 
 use hmac::{Hmac, Mac};
 use serde_json::{Map, Value};
 use sha2::Sha256;
 use zeroize::Zeroizing;
+
+mod credentials;
+
+pub use credentials::scrub_credentials;
 
 use crate::chain::canonical_json;
 use crate::event::AuditEvent;
@@ -48,7 +63,21 @@ const BUILT_IN: &[&str] = &[
     "cookie",
     "credit_card",
     "private_key",
+    "pwd",
+    "passphrase",
+    "card_number",
+    "cvv",
+    "cvc",
 ];
+
+/// Sensitive only as the whole (normalised) key: as substrings these would hide ordinary keys.
+const WHOLE_KEY_ONLY: &[&str] = &["pan"];
+
+/// Keys of a name/value object that say which key the value belongs to.
+const NAME_FIELDS: &[&str] = &["name", "key", "header", "field"];
+
+/// Keys of a name/value object that hold the value.
+const VALUE_FIELDS: &[&str] = &["value", "val", "values", "content"];
 
 fn normalize_key(key: &str) -> String {
     key.chars()
@@ -142,6 +171,7 @@ impl Redactor {
         let mut len = 0;
         for b in key.bytes().filter(u8::is_ascii_alphanumeric) {
             if len == buf.len() {
+                // Longer than any whole-key-only word, so only substrings can match.
                 let k = normalize_key(key);
                 return self.words.iter().any(|w| k.contains(w.as_str()));
             }
@@ -149,9 +179,11 @@ impl Redactor {
             len += 1;
         }
         let k = &buf[..len];
-        self.words
-            .iter()
-            .any(|w| k.windows(w.len()).any(|win| win == w.as_bytes()))
+        WHOLE_KEY_ONLY.iter().any(|w| k == w.as_bytes())
+            || self
+                .words
+                .iter()
+                .any(|w| k.windows(w.len()).any(|win| win == w.as_bytes()))
     }
 
     /// Neutralises control characters in every text field and redacts old and new values.
@@ -170,6 +202,7 @@ impl Redactor {
         .flatten()
         {
             neutralize_in_place(field);
+            scrub_in_place(field);
         }
         neutralize_in_place(&mut event.action);
         // A JSON null reads back as an absent value; store it as absent so hashes reproduce.
@@ -209,16 +242,38 @@ impl Redactor {
             return;
         }
         match value {
-            Value::String(s) => neutralize_in_place(s),
+            Value::String(s) => {
+                neutralize_in_place(s);
+                self.redact_embedded(s, depth);
+                scrub_in_place(s);
+            }
             Value::Array(items) => {
-                for item in items {
-                    self.redact_value(item, depth + 1);
+                // `["Authorization", "Bearer …"]`: a name followed by its value.
+                let named_secret = items.len() == 2
+                    && items
+                        .first()
+                        .and_then(Value::as_str)
+                        .is_some_and(|name| self.is_sensitive(name));
+                for (i, item) in items.iter_mut().enumerate() {
+                    if named_secret && i == 1 {
+                        *item = self.replacement(item);
+                    } else {
+                        self.redact_value(item, depth + 1);
+                    }
                 }
             }
             Value::Object(map) => {
+                // `{"name": "password", "value": "…"}`: the value belongs to a sensitive name.
+                let named_secret = NAME_FIELDS.iter().any(|field| {
+                    map.get(*field)
+                        .and_then(Value::as_str)
+                        .is_some_and(|name| self.is_sensitive(name))
+                });
                 // In place: most objects have clean keys, so nothing is reallocated.
                 for (k, v) in map.iter_mut() {
-                    if self.is_sensitive(k) {
+                    let holds_named_value =
+                        named_secret && VALUE_FIELDS.iter().any(|f| k.eq_ignore_ascii_case(f));
+                    if holds_named_value || self.is_sensitive(k) {
                         *v = self.replacement(v);
                     } else {
                         self.redact_value(v, depth + 1);
@@ -237,6 +292,44 @@ impl Redactor {
             }
             Value::Null | Value::Bool(_) | Value::Number(_) => {}
         }
+    }
+
+    /// A string holding a JSON object or array, or a form body, is redacted as what it holds;
+    /// it is rewritten only when something in it was hidden.
+    fn redact_embedded(&self, s: &mut String, depth: usize) {
+        let trimmed = s.trim_start();
+        if trimmed.starts_with('{') || trimmed.starts_with('[') {
+            if let Ok(parsed) = serde_json::from_str::<Value>(s) {
+                let mut redacted = parsed.clone();
+                self.redact_value(&mut redacted, depth + 1);
+                if redacted != parsed {
+                    *s = redacted.to_string();
+                }
+            }
+            return;
+        }
+        if s.contains('=') && !s.contains(char::is_whitespace) {
+            let mut changed = false;
+            let parts: Vec<String> = s
+                .split('&')
+                .map(|part| match part.split_once('=') {
+                    Some((name, _)) if self.is_sensitive(name) => {
+                        changed = true;
+                        format!("{name}={REDACTED}")
+                    }
+                    _ => part.to_owned(),
+                })
+                .collect();
+            if changed {
+                *s = parts.join("&");
+            }
+        }
+    }
+}
+
+fn scrub_in_place(s: &mut String) {
+    if let std::borrow::Cow::Owned(clean) = scrub_credentials(s) {
+        *s = clean;
     }
 }
 
@@ -284,6 +377,44 @@ mod tests {
         for k in ["name", "author", "state", "agent_id"] {
             assert!(!r.is_sensitive(k), "{k}");
         }
+    }
+
+    /// The leaks a review found, each as it would reach the log.
+    #[test]
+    fn common_secret_names_and_shapes_are_redacted() {
+        let r = Redactor::new();
+        let jwt = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJ1In0.c2lnbmF0dXJl";
+        let api_key =
+            "agk_abcdefghijklmnopqrstuvwx_abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx";
+        let refresh = "rt_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB";
+        let v = json!({
+            "pwd": "s1", "passphrase": "s2", "card_number": "s3", "cardNumber": "s4",
+            "cvv": "s5", "cvc": "s6", "pan": "s7",
+            "headers": [["Authorization", format!("Bearer {jwt}")], ["Accept", "text/html"]],
+            "fields": [{"name": "password", "value": "s8"}, {"name": "user", "value": "bob"}],
+            "body": "{\"user\":\"bob\",\"password\":\"s9\"}",
+            "form": "user=bob&password=s10&remember=1",
+            "note": format!("retry with {api_key}"),
+            "refresh": refresh,
+            "company": "acme",
+        });
+        let mut e = AuditEvent::builder("http.request")
+            .new_value(v)
+            .failure(format!("token {jwt} was refused"))
+            .build();
+        r.apply(&mut e);
+        let out = e.new_value.clone().unwrap().to_string();
+        for secret in [
+            "s1\"", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", jwt, api_key, refresh,
+        ] {
+            assert!(!out.contains(secret), "{secret} leaked: {out}");
+        }
+        assert!(!e.error_message.as_deref().unwrap().contains(jwt));
+        // Positive controls: ordinary values stay readable.
+        for kept in ["acme", "text/html", "bob", "remember=1", "retry with"] {
+            assert!(out.contains(kept), "{kept} was hidden: {out}");
+        }
+        assert!(!r.is_sensitive("company") && r.is_sensitive("PAN"));
     }
 
     #[test]
@@ -397,7 +528,7 @@ mod tests {
         fn stack_matching_agrees_with_the_documented_rule(key in ".{0,100}", word in "[a-zA-Z_-]{1,12}") {
             let r = Redactor::new().with_sensitive_key(&word);
             let k = normalize_key(&key);
-            let expected = r.words.iter().any(|w| k.contains(w.as_str()));
+            let expected = WHOLE_KEY_ONLY.contains(&k.as_str()) || r.words.iter().any(|w| k.contains(w.as_str()));
             prop_assert_eq!(r.is_sensitive(&key), expected);
         }
 
