@@ -87,7 +87,13 @@ async fn access_tokens_issued_before_revoke_all_are_refused_later_ones_work() {
     assert!(world.verifier.verify(&before).await.is_ok());
     world.sessions.revoke_all_user_sessions("u1").await.unwrap();
     assert!(world.verifier.verify(&before).await.is_err());
-    // Log in again right away (same second is fine): the new session's token works.
+    // Log in again right away (same second is fine): the new session's token works. Tokens
+    // are ordered against the revocation to the millisecond, so wait for the next one (a token
+    // from the revocation's own millisecond is refused: the safe side).
+    let revoked_ms = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+    while time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000 <= revoked_ms {
+        std::hint::spin_loop();
+    }
     let again = world
         .sessions
         .create_session("u1", "default")
@@ -95,6 +101,50 @@ async fn access_tokens_issued_before_revoke_all_are_refused_later_ones_work() {
         .unwrap();
     let after = access_token(&world, "u1", &again.session.id);
     assert!(world.verifier.verify(&after).await.is_ok());
+}
+
+#[tokio::test]
+async fn revoke_all_orders_tokens_within_one_second() {
+    // The attack: a session-less access token issued 200 ms before "revoke all of this user's
+    // tokens" must not survive because `iat` is in whole seconds; a token issued 200 ms after
+    // (a fresh login in the same second) must work.
+    let store = Arc::new(MemoryStore::new());
+    let checker = Arc::new(
+        CachedRevocationChecker::new(store.clone(), RevocationCacheConfig::default()).unwrap(),
+    );
+    checker.refresh().await.unwrap();
+    let clock = ManualClock::new(time::macros::datetime!(2030-01-01 12:00:00.1 UTC));
+    let keys = KeySet::new(SigningKey::generate(Algorithm::EdDsa).unwrap());
+    let issuer = TokenIssuer::new(
+        keys.clone(),
+        "agency-swarm",
+        "swarm-api",
+        Duration::from_secs(3600),
+    )
+    .unwrap()
+    .clock(Arc::new(clock.clone()));
+    let verifier: TokenVerifier = TokenVerifier::builder(keys, "agency-swarm", "swarm-api")
+        .revocation(checker.clone())
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .unwrap();
+    let sessions = SessionManager::new(store, checker, SessionConfig::default()).unwrap();
+    let request = AccessTokenRequest::new("u1", "default", "admin");
+
+    let before = issuer.issue(&request).unwrap().token;
+    clock.advance(Duration::from_millis(200));
+    sessions
+        .revoke_all_user_sessions_at("u1", clock.now())
+        .await
+        .unwrap();
+    clock.advance(Duration::from_millis(200));
+    let after = issuer.issue(&request).unwrap().token;
+
+    assert!(matches!(
+        verifier.verify(&before).await,
+        Err(agency_auth::tokens::TokenError::Revoked)
+    ));
+    verifier.verify(&after).await.unwrap();
 }
 
 #[tokio::test]

@@ -317,10 +317,11 @@ impl CachedRevocationChecker {
 
     /// Revokes every access token of a user issued strictly before `before`.
     ///
-    /// `iat` has whole-second precision, so with `before` = now every earlier token is covered,
-    /// and so is a token issued later within the same second (its `iat` is truncated below
-    /// `before`). To spare those, pass a whole second and revoke the user's sessions as well, as
-    /// [`SessionManager::revoke_all_user_sessions`] does.
+    /// Tokens of this crate's issuer are ordered against `before` by their `iat_ms`, so a token
+    /// issued later within the same second is spared. A token with only a whole-second `iat`
+    /// counts as issued at the start of its second, so one issued later in `before`'s second is
+    /// covered too (the safe side). [`SessionManager::revoke_all_user_sessions`] calls this and
+    /// also revokes the user's sessions by id.
     ///
     /// [`SessionManager::revoke_all_user_sessions`]: crate::sessions::SessionManager::revoke_all_user_sessions
     pub async fn revoke_user_tokens_before(

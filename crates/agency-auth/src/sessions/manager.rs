@@ -472,10 +472,11 @@ impl SessionManager {
     /// it on logout-everywhere, role change, password change, disabling and deletion. Returns
     /// the sessions this call revoked.
     ///
-    /// Access tokens carry `iat` in whole seconds. The user-wide revocation covers tokens issued
-    /// before the current second; each revoked session is also revoked by id, which covers its
-    /// tokens from the current second. A login right after this call (even in the same second)
-    /// gets a new session whose tokens work.
+    /// The user-wide revocation covers every access token issued before `now`, to the
+    /// millisecond for tokens of this crate's issuer (their `iat_ms`; a token with only a
+    /// whole-second `iat` counts as issued at the start of its second). A login right after this
+    /// call, even in the same second, gets a new session whose tokens work; each revoked session
+    /// is also revoked by id.
     pub async fn revoke_all_user_sessions(
         &self,
         user_id: &str,
@@ -495,11 +496,10 @@ impl SessionManager {
             .store
             .revoke_user_sessions(user_id, SessionRevokeReason::AllSessionsRevoked, now)
             .await?;
-        let second_start = now.replace_nanosecond(0).unwrap_or(now);
         let mut first_error: Option<RevocationError> = None;
         let targets = std::iter::once(RevocationTarget::UserTokensIssuedBefore {
             user_id: user_id.to_owned(),
-            before: second_start,
+            before: now,
         })
         .chain(
             revoked

@@ -52,6 +52,11 @@ pub struct AccessClaims<T = NoExtraClaims> {
     pub nbf: i64,
     /// Issued at, in seconds since the Unix epoch.
     pub iat: i64,
+    /// Issued at, in milliseconds since the Unix epoch, when the issuer said (this crate's
+    /// issuer always does; it is checked to fall within `iat`'s second). Revocation of "every
+    /// token issued before" uses it, so a revoke-all and a login within one second are ordered.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub iat_ms: Option<i64>,
     /// Unique token id.
     pub jti: String,
     /// Session id, when the token belongs to a login session.
@@ -92,6 +97,7 @@ pub(crate) struct RawClaims<T> {
     exp: Option<i64>,
     nbf: Option<i64>,
     iat: Option<i64>,
+    iat_ms: Option<i64>,
     jti: Option<String>,
     sid: Option<String>,
     tid: Option<String>,
@@ -148,6 +154,9 @@ pub(crate) fn parse_access_claims<T: DeserializeOwned>(
     let nbf = raw.nbf.ok_or(TokenError::MissingClaim("nbf"))?;
     let iat = raw.iat.ok_or(TokenError::MissingClaim("iat"))?;
     check_times(exp, Some(nbf), Some(iat), now, rules.leeway)?;
+    if raw.iat_ms.is_some_and(|ms| ms.div_euclid(1000) != iat) {
+        return Err(TokenError::MissingClaim("iat_ms"));
+    }
     // A token living longer than the verifier allows would outlive its revocation entry.
     if exp.saturating_sub(iat) > rules.max_lifetime {
         return Err(TokenError::MissingClaim("exp"));
@@ -159,6 +168,7 @@ pub(crate) fn parse_access_claims<T: DeserializeOwned>(
         exp,
         nbf,
         iat,
+        iat_ms: raw.iat_ms,
         jti: raw.jti.ok_or(TokenError::MissingClaim("jti"))?,
         sid: raw.sid,
         tid: raw.tid.ok_or(TokenError::MissingClaim("tid"))?,
@@ -196,6 +206,23 @@ mod tests {
             let err = parse_access_claims::<NoExtraClaims>(&payload, &rules(), 150).unwrap_err();
             assert_eq!(err, TokenError::MissingClaim(name), "{name}");
         }
+    }
+
+    #[test]
+    fn iat_ms_must_fall_within_iat() {
+        let mut claims = full();
+        claims["iat_ms"] = serde_json::json!(100_999);
+        let payload = serde_json::to_vec(&claims).unwrap();
+        let parsed = parse_access_claims::<NoExtraClaims>(&payload, &rules(), 150).unwrap();
+        assert_eq!(parsed.iat_ms, Some(100_999));
+        // A millisecond instant outside the signed second would let a token pose as issued
+        // after a revoke-all.
+        claims["iat_ms"] = serde_json::json!(101_000);
+        let payload = serde_json::to_vec(&claims).unwrap();
+        assert_eq!(
+            parse_access_claims::<NoExtraClaims>(&payload, &rules(), 150).unwrap_err(),
+            TokenError::MissingClaim("iat_ms")
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Issuing access tokens with the active key of a [`KeySet`].
 //!
 //! Guarantees: every token carries the configured `iss`, `aud` and lifetime, a fresh random `jti`
-//! (UUID v4 from the OS generator), `iat = nbf = now`, and a header with the signing key's `kid`
+//! (UUID v4 from the OS generator), `iat = nbf = now`, `iat_ms` (the issue instant in
+//! milliseconds, so a revoke-all orders the token even within one second), and a header with the signing key's `kid`
 //! and `typ: "at+jwt"` (RFC 9068); application claims can never overwrite a registered claim.
 
 use std::fmt;
@@ -24,8 +25,8 @@ pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 pub const MAX_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Claim names the issuer sets itself; application claims may not use them.
-const REGISTERED: [&str; 10] = [
-    "sub", "iss", "aud", "exp", "nbf", "iat", "jti", "sid", "tid", "role",
+const REGISTERED: [&str; 11] = [
+    "sub", "iss", "aud", "exp", "nbf", "iat", "iat_ms", "jti", "sid", "tid", "role",
 ];
 
 /// Who a token is for: subject, tenant, role and (optionally) session.
@@ -254,17 +255,21 @@ impl TokenIssuer {
             .active
             .clone()
             .ok_or(TokenError::NoSigningKey)?;
-        let now = self.clock.now().unix_timestamp();
+        let instant = self.clock.now();
+        let now = instant.unix_timestamp();
+        let now_ms = i64::try_from(instant.unix_timestamp_nanos().div_euclid(1_000_000))
+            .map_err(|_| TokenError::SigningFailed)?;
         let expires_at = now.saturating_add(self.ttl_secs);
         let jti = uuid::Uuid::new_v4().simple().to_string();
 
-        let mut claims = Map::with_capacity(10 + extra.len());
+        let mut claims = Map::with_capacity(11 + extra.len());
         claims.insert("sub".into(), request.subject.into());
         claims.insert("iss".into(), self.issuer.as_str().into());
         claims.insert("aud".into(), self.audience.as_str().into());
         claims.insert("exp".into(), expires_at.into());
         claims.insert("nbf".into(), now.into());
         claims.insert("iat".into(), now.into());
+        claims.insert("iat_ms".into(), now_ms.into());
         claims.insert("jti".into(), jti.as_str().into());
         if let Some(sid) = request.session_id {
             claims.insert("sid".into(), sid.into());

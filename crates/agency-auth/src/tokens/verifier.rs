@@ -423,8 +423,15 @@ impl<T: DeserializeOwned + Send + Sync + 'static> TokenVerifier<T> {
         let Some(check) = &self.revocation else {
             return Ok(());
         };
-        let issued_at = OffsetDateTime::from_unix_timestamp(claims.iat)
-            .map_err(|_| TokenError::MissingClaim("iat"))?;
+        // The millisecond instant when the issuer gave one (checked to lie within `iat`'s
+        // second); otherwise the start of `iat`'s second, which a revoke-all made later in that
+        // second also covers (the safe side).
+        let issued_at = match claims.iat_ms {
+            Some(ms) => OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+                .map_err(|_| TokenError::MissingClaim("iat_ms"))?,
+            None => OffsetDateTime::from_unix_timestamp(claims.iat)
+                .map_err(|_| TokenError::MissingClaim("iat"))?,
+        };
         let query = RevocationQuery {
             subject: &claims.sub,
             session_id: claims.sid.as_deref(),
