@@ -66,6 +66,11 @@ pub enum AuditError {
     /// A pagination cursor was malformed or tampered with.
     #[error("invalid pagination cursor")]
     InvalidCursor,
+    /// A store, sink or tool was configured with a value it cannot work with (a PostgreSQL
+    /// schema name outside `[a-z_][a-z0-9_]{0,62}`, a file prefix with path characters, a
+    /// database URL of an unknown or not-compiled-in kind). Raised when it is built.
+    #[error("invalid audit configuration: {0}")]
+    InvalidConfig(&'static str),
     /// A query parameter was out of range (for example `limit` above 1000).
     #[error("invalid query: {0}")]
     InvalidQuery(&'static str),

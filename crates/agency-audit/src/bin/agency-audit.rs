@@ -142,10 +142,10 @@ async fn verify(args: VerifyArgs) -> Result<VerifyReport, AuditError> {
         return verify_database(url, args.schema.as_deref(), &key, file_checkpoints).await;
     }
     if args.jsonl.is_empty() {
-        return Err(AuditError::InvalidQuery("give --jsonl or --database-url"));
+        return Err(AuditError::InvalidConfig("give --jsonl or --database-url"));
     }
     let Some(checkpoints) = file_checkpoints else {
-        return Err(AuditError::InvalidQuery("--jsonl needs --checkpoints"));
+        return Err(AuditError::InvalidConfig("--jsonl needs --checkpoints"));
     };
     let mut verifier = ChainVerifier::new(&key, checkpoints);
     let mut files = Vec::new();
@@ -190,7 +190,9 @@ async fn verify_database(
             return run(&store, key, checkpoints).await;
         }
         #[cfg(not(feature = "sqlite"))]
-        return Err(AuditError::InvalidQuery("built without the sqlite feature"));
+        return Err(AuditError::InvalidConfig(
+            "built without the sqlite feature",
+        ));
     }
     if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         #[cfg(feature = "postgres")]
@@ -199,11 +201,11 @@ async fn verify_database(
             return run(&store, key, checkpoints).await;
         }
         #[cfg(not(feature = "postgres"))]
-        return Err(AuditError::InvalidQuery(
+        return Err(AuditError::InvalidConfig(
             "built without the postgres feature",
         ));
     }
-    Err(AuditError::InvalidQuery(
+    Err(AuditError::InvalidConfig(
         "database URL must start with sqlite: or postgres:",
     ))
 }

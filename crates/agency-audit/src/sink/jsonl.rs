@@ -114,7 +114,7 @@ impl JsonlSink {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
         {
-            return Err(AuditError::InvalidQuery(
+            return Err(AuditError::InvalidConfig(
                 "file prefix may hold only ASCII letters, digits, '_' and '.'",
             ));
         }

@@ -56,7 +56,7 @@ impl PostgresAuditStore {
         let mut options = PgPoolOptions::new().max_connections(8);
         if let Some(schema) = schema {
             if !valid_schema(schema) {
-                return Err(AuditError::InvalidQuery(
+                return Err(AuditError::InvalidConfig(
                     "schema name must match [a-z_][a-z0-9_]{0,62}",
                 ));
             }
