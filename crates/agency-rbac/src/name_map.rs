@@ -69,18 +69,6 @@ fn slot_of(hash: u64, mask: usize) -> usize {
     hash as usize & mask
 }
 
-/// String equality without a `memcmp` call for short strings (tenant and user ids in a check).
-#[inline]
-pub(crate) fn same(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    a.len() == b.len()
-        && if a.len() <= SHORT {
-            words(a) == words(b)
-        } else {
-            a == b
-        }
-}
-
 #[derive(Clone, Copy, Debug)]
 struct Slot {
     first: u64,
@@ -291,9 +279,7 @@ mod tests {
                 bytes[i] = b'z';
                 let forged = String::from_utf8(bytes).unwrap();
                 assert_eq!(t.get(&forged), None, "len {len} byte {i}");
-                assert!(!same(&forged, &stored));
             }
-            assert!(same(&stored, &stored.clone()));
         }
     }
 
@@ -342,13 +328,6 @@ mod tests {
             for probe in &all {
                 prop_assert_eq!(t.get(probe), reference.get(probe.as_str()).copied(), "{}", probe);
             }
-        }
-
-        /// `same` is string equality.
-        #[test]
-        fn same_is_equality(a in "[a-c]{0,20}", b in "[a-c]{0,20}") {
-            prop_assert_eq!(same(&a, &b), a == b);
-            prop_assert!(same(&a, &a.clone()));
         }
     }
 }

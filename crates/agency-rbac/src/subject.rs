@@ -4,8 +4,6 @@
 //! (for example `agency_auth::Principal`, through the glue crate) implements [`Subject`]; the
 //! owned [`Actor`] implements it for tests and simple services.
 
-use crate::name_map::same;
-
 /// The subject of a check: a user, or an API key acting for its owner.
 ///
 /// Implementors return the subject's *current* role: for an API key, the owner's role as it is
@@ -110,7 +108,7 @@ impl Scopes<'_> {
     pub fn allows(&self, permission: &str) -> bool {
         match self {
             Self::Unrestricted => true,
-            Self::Only(list) => list.iter().any(|scope| same(scope, permission)),
+            Self::Only(list) => list.iter().any(|scope| scope == permission),
         }
     }
 

@@ -17,7 +17,6 @@
 use super::{NO_ROLE, Policy};
 use crate::decision::{Decision, Denial, DenyReason, Grant};
 use crate::error::AccessError;
-use crate::name_map::same;
 use crate::subject::{Resource, Subject};
 
 impl Policy {
@@ -81,7 +80,7 @@ impl Policy {
         let mut cross_tenant = false;
         if let Some(tenant) = resource.tenant() {
             let home = subject.tenant_id();
-            if home.is_empty() || !same(tenant, home) {
+            if home.is_empty() || tenant != home {
                 // The cross-tenant grant is the role's, never a scoped credential's.
                 if role.cross_tenant && !scopes.is_limited() {
                     cross_tenant = true;
@@ -92,7 +91,7 @@ impl Policy {
         }
         if owner_only {
             let me = subject.user_id();
-            if me.is_empty() || !resource.owner().is_some_and(|owner| same(owner, me)) {
+            if me.is_empty() || resource.owner() != Some(me) {
                 return deny(DenyReason::NotOwner);
             }
         }
