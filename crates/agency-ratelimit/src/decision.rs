@@ -64,14 +64,6 @@ impl Decision {
         }
     }
 
-    /// This allowed decision with other capacity figures (the memory limiter's hot path).
-    #[inline]
-    pub(crate) fn with_capacity(mut self, remaining: u32, reset_after: Duration) -> Self {
-        self.remaining = remaining.min(self.burst);
-        self.reset_after = reset_after;
-        self
-    }
-
     /// A refused request under `class`: the same request may be allowed after `retry_after`.
     pub fn refused(
         class: &RateClass,

@@ -56,9 +56,12 @@ pub enum ConfigError {
     /// No class is configured.
     #[error("no rate-limit class is configured")]
     NoClasses,
-    /// The memory limiter's key cap is zero.
-    #[error("max_keys_per_class must be at least 1")]
+    /// The memory limiter's key cap, or a class's, is zero.
+    #[error("max_keys_per_class and every class's max_keys must be at least 1")]
     ZeroKeyCap,
+    /// The memory options name a class that is not configured.
+    #[error("memory options for unknown rate-limit class `{0}`")]
+    UnknownClassOptions(String),
     /// The Redis key prefix is too long or contains control characters or whitespace.
     #[error("invalid Redis key prefix: at most 64 printable ASCII characters without spaces")]
     InvalidKeyPrefix,

@@ -56,6 +56,6 @@ pub use fallback::UnavailablePolicy;
 pub use headers::RateLimitHeaders;
 pub use key::RateLimitKey;
 pub use limiter::RateLimiter;
-pub use memory::{MemoryOptions, MemoryRateLimiter};
+pub use memory::{AtCapacity, ClassMemoryOptions, MemoryOptions, MemoryRateLimiter};
 #[cfg(feature = "redis")]
 pub use redis::{RedisOptions, RedisRateLimiter};

@@ -11,7 +11,8 @@ use crate::key::RateLimitKey;
 /// and, with the `redis` feature, `RedisRateLimiter`; object safe, so a server can hold an
 /// `Arc<dyn RateLimiter>` chosen by configuration.
 ///
-/// A check *spends* capacity when it is allowed and spends nothing when refused.
+/// A check *spends* capacity when it is allowed and spends nothing when refused; a peek spends
+/// nothing either way.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -43,6 +44,47 @@ pub trait RateLimiter: Send + Sync {
     /// [`RateLimitError::UnknownClass`], [`RateLimitError::ZeroCost`], or
     /// [`RateLimitError::CostExceedsBurst`] when `cost` could never be allowed.
     async fn check_n(
+        &self,
+        class: &str,
+        key: &RateLimitKey,
+        cost: u32,
+    ) -> Result<Decision, RateLimitError>;
+
+    /// Decides one request of `key` under `class` as [`check`](Self::check) would now, and
+    /// spends nothing. For limits that count only failures (failed logins per account): peek
+    /// before the attempt and refuse if the peek is refused; [`check`](Self::check) after a
+    /// failure. Between the peek and the check other requests may spend, so a burst of
+    /// concurrent failures can pass the peek together; the checks that follow still count each
+    /// one.
+    ///
+    /// # Errors
+    ///
+    /// As [`check`](Self::check).
+    ///
+    /// ```
+    /// use agency_ratelimit::{MemoryRateLimiter, RateLimitKey, RateLimiter, RateClasses};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let limiter = MemoryRateLimiter::new(RateClasses::default());
+    /// let account = RateLimitKey::account("alice");
+    /// // Ten failed logins: each is peeked first, then counted.
+    /// for _ in 0..10 {
+    ///     assert!(limiter.peek("auth", &account).await.unwrap().is_allowed());
+    ///     limiter.check("auth", &account).await.unwrap();
+    /// }
+    /// // The eleventh attempt is refused before the password is even verified.
+    /// assert!(!limiter.peek("auth", &account).await.unwrap().is_allowed());
+    /// # });
+    /// ```
+    async fn peek(&self, class: &str, key: &RateLimitKey) -> Result<Decision, RateLimitError> {
+        self.peek_n(class, key, 1).await
+    }
+
+    /// [`peek`](Self::peek) for a request of weight `cost`.
+    ///
+    /// # Errors
+    ///
+    /// As [`check_n`](Self::check_n).
+    async fn peek_n(
         &self,
         class: &str,
         key: &RateLimitKey,

@@ -1,5 +1,5 @@
-//! One conformance suite for every backend: the same sequence of calls gives the same decisions
-//! in memory and on Redis (the Redis part runs when `REDIS_URL` is set). Sequences happen at one
+//! One conformance suite for every backend: the same sequence of calls (each check preceded by a
+//! peek that must agree with it) gives the same decisions in memory and on Redis (the Redis part runs when `REDIS_URL` is set). Sequences happen at one
 //! instant relative to the classes' emission intervals (minutes), so timing cannot change them.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -52,24 +52,33 @@ async fn run_sequence(limiter: &dyn RateLimiter) -> Vec<Outcome> {
     calls.push(("weighted", &b, 11));
     let mut out = Vec::new();
     for (class, key, cost) in calls {
-        out.push(match limiter.check_n(class, key, cost).await {
-            Ok(d) => {
-                assert_eq!(d.source(), DecisionSource::Limiter);
-                assert_eq!(d.is_allowed(), d.retry_after().is_none());
-                Outcome::Decided {
-                    allowed: d.is_allowed(),
-                    remaining: d.remaining(),
-                    // Whole seconds rounded up: the memory backend rounds `reset_after` up to an
-                    // emission interval (minutes here), Redis is exact; both agree on the ceiling
-                    // except for the microseconds that pass during the run, hence `/ 10`.
-                    reset_s: d.reset_after().as_secs().div_ceil(10),
-                    retry_s: d.retry_after().map(|r| r.as_secs().div_ceil(10)),
-                }
-            }
-            Err(e) => Outcome::Failed(e),
-        });
+        // A peek first: it answers what the check then decides, and spends nothing (or the
+        // checks below would not match `expected`).
+        let peeked = outcome(limiter.peek_n(class, key, cost).await);
+        let checked = outcome(limiter.check_n(class, key, cost).await);
+        assert_eq!(peeked, checked, "peek and check of {class} disagree");
+        out.push(checked);
     }
     out
+}
+
+fn outcome(result: Result<agency_ratelimit::Decision, RateLimitError>) -> Outcome {
+    match result {
+        Ok(d) => {
+            assert_eq!(d.source(), DecisionSource::Limiter);
+            assert_eq!(d.is_allowed(), d.retry_after().is_none());
+            Outcome::Decided {
+                allowed: d.is_allowed(),
+                remaining: d.remaining(),
+                // Whole seconds rounded up: the memory backend rounds `reset_after` up to an
+                // emission interval (minutes here), Redis is exact; both agree on the ceiling
+                // except for the microseconds that pass during the run, hence `/ 10`.
+                reset_s: d.reset_after().as_secs().div_ceil(10),
+                retry_s: d.retry_after().map(|r| r.as_secs().div_ceil(10)),
+            }
+        }
+        Err(e) => Outcome::Failed(e),
+    }
 }
 
 fn expected() -> Vec<Outcome> {

@@ -1,12 +1,14 @@
 //! GCRA invariants of the memory limiter under a controllable clock:
 //! no window ever lets more than `limit + burst` through, and a client that waits the advised
-//! time is allowed (and not a nanosecond earlier, so the advice is exact, not padded).
+//! time is allowed (and not a nanosecond earlier, so the advice is exact, not padded); a peek
+//! changes no later decision; a full class that replaces near-fresh keys never frees a key that
+//! has spent more than one request.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
 
 use agency_ratelimit::{
-    ClassConfig, MemoryOptions, MemoryRateLimiter, RateLimitConfig, RateLimitKey,
+    ClassConfig, Decision, MemoryOptions, MemoryRateLimiter, RateLimitConfig, RateLimitKey,
 };
 use governor::clock::FakeRelativeClock;
 use proptest::prelude::*;
@@ -32,8 +34,111 @@ fn limiter(
     )
 }
 
+/// One step of a workload: advance the clock, then check or peek one of a few keys.
+#[derive(Debug, Clone)]
+struct Step {
+    gap_ms: u64,
+    key: u8,
+    cost: u32,
+    peek: bool,
+}
+
+fn steps() -> impl Strategy<Value = Vec<Step>> {
+    proptest::collection::vec(
+        (0u64..2_000, 0u8..4, 1u32..4, any::<bool>()).prop_map(|(gap_ms, key, cost, peek)| Step {
+            gap_ms,
+            key,
+            cost,
+            peek,
+        }),
+        1..200,
+    )
+}
+
+/// The decisions of the checks (not the peeks) of `steps`, with or without the peeks.
+fn check_decisions(limit: u32, burst: u32, steps: &[Step], with_peeks: bool) -> Vec<Decision> {
+    let (limiter, clock) = limiter(limit, 60, burst);
+    let mut decisions = Vec::new();
+    for step in steps {
+        clock.advance(Duration::from_millis(step.gap_ms));
+        let key = RateLimitKey::principal(&step.key.to_string());
+        let cost = step.cost.min(burst);
+        if step.peek {
+            if with_peeks {
+                let _ = limiter.peek_sync("c", &key, cost).unwrap();
+            }
+        } else {
+            decisions.push(limiter.check_sync("c", &key, cost).unwrap());
+        }
+    }
+    decisions
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_peek_changes_no_later_decision(
+        limit in 1u32..20, burst in 1u32..10, steps in steps(),
+    ) {
+        prop_assert_eq!(
+            check_decisions(limit, burst, &steps, true),
+            check_decisions(limit, burst, &steps, false)
+        );
+    }
+
+    #[test]
+    fn a_peek_answers_what_the_check_then_decides(
+        limit in 1u32..20, burst in 1u32..10, steps in steps(),
+    ) {
+        let (limiter, clock) = limiter(limit, 60, burst);
+        for step in steps {
+            clock.advance(Duration::from_millis(step.gap_ms));
+            let key = RateLimitKey::principal(&step.key.to_string());
+            let cost = step.cost.min(burst);
+            let peeked = limiter.peek_sync("c", &key, cost).unwrap();
+            prop_assert_eq!(peeked, limiter.check_sync("c", &key, cost).unwrap());
+        }
+    }
+
+    /// Under a flood of new keys into a class capped at 8, a key that has spent two requests or
+    /// more (or is refused) is never replaced: what a peek says about it is the same before and
+    /// after the flood. A key that has spent one request may be replaced, and gains at most that
+    /// one request back.
+    #[test]
+    fn replacement_never_frees_a_key_that_spent_more_than_one_request(
+        limit in 1u32..20,
+        burst in 2u32..10,
+        gaps_ms in proptest::collection::vec(0u64..3_000, 1..60),
+        flood_per_step in 1usize..40,
+    ) {
+        let classes = RateLimitConfig { classes: Default::default() }
+            .with_class("c", ClassConfig::per_window(limit, 60).with_burst(burst))
+            .build()
+            .unwrap();
+        let clock = FakeRelativeClock::default();
+        let options = MemoryOptions { max_keys_per_class: 8, ..MemoryOptions::default() };
+        let limiter = MemoryRateLimiter::with_clock(classes, options, clock.clone()).unwrap();
+        let key = RateLimitKey::principal("spender");
+        let mut flood = 0usize;
+        for gap in gaps_ms {
+            clock.advance(Duration::from_millis(gap));
+            let spent = limiter.check_sync("c", &key, 1).unwrap();
+            let before = limiter.peek_sync("c", &key, 1).unwrap();
+            // The flood happens at one instant: nothing refills meanwhile.
+            for _ in 0..flood_per_step {
+                limiter.check_sync("c", &RateLimitKey::principal(&format!("f{flood}")), 1).unwrap();
+                flood += 1;
+            }
+            let after = limiter.peek_sync("c", &key, 1).unwrap();
+            if !spent.is_allowed() || spent.remaining() + 2 <= burst {
+                prop_assert_eq!(after, before);
+            } else {
+                prop_assert!(after.remaining() <= before.remaining() + 1);
+                prop_assert!(after.is_allowed() || !before.is_allowed());
+            }
+        }
+    }
 
     #[test]
     fn no_window_allows_more_than_limit_plus_burst(

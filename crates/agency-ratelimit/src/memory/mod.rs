@@ -2,39 +2,38 @@
 //!
 //! # Memory bound
 //!
-//! Each class tracks at most [`MemoryOptions::max_keys_per_class`] keys. A key is stored as the
-//! 64-bit SipHash-1-3 of its text under a per-process random key (the hash std's `HashMap` and
-//! bare governor use), so a state costs the same few bytes whatever the key's length. Two keys
-//! sharing a hash would share a bucket: that can only make limiting stricter, never looser; by
-//! chance it happens with probability about n²/2^65 (3·10^-10 for 100,000 keys), and on purpose
-//! it needs about 2^64 requests, since the SipHash key is secret and random per process.
+//! Each class tracks at most its cap of keys ([`ClassMemoryOptions::max_keys`], default
+//! [`MemoryOptions::max_keys_per_class`]). A key is stored as the 64-bit SipHash-1-3 of its text
+//! under a per-process random key (the hash std's `HashMap` and bare governor use), so a state
+//! costs the same few bytes whatever the key's length. Two keys sharing a hash would share a
+//! bucket: that can only make limiting stricter, never looser; by chance it happens with
+//! probability about n²/2^65 (3·10^-10 for 100,000 keys), and on purpose it needs about 2^64
+//! requests, since the SipHash key is secret and random per process.
 //!
 //! # Behaviour at the cap
 //!
-//! When a class is full, a key it does not track yet is decided against **one overflow bucket
-//! shared by all such keys** (with the class's quota), and the decision is marked
-//! [`DecisionSource::Overflow`]. Nothing is evicted to make room. This is the safe choice:
-//!
-//! * evicting a tracked key to admit a new one would let a flood of fresh keys reset an attacker's
-//!   (or anyone's) exhausted bucket, which is exactly what a limiter must never allow;
-//! * refusing every new key outright would let the flood deny service to every new client;
-//!   the overflow bucket still lets the class's quota through, while bounding what the flood
-//!   itself gets to one quota in total.
+//! Chosen per class ([`AtCapacity`]). By default ([`AtCapacity::ReplaceNearFresh`]) a new key
+//! takes the place of the oldest tracked key that has spent at most one request's worth: an
+//! exhausted key is never even a candidate, so no flood can reset one, and a flood of made-up
+//! keys (usernames, webhook source names) cannot lock new legitimate clients out of the class.
+//! A replaced key that comes back has gained at most that one request, about once per cap new
+//! keys. When no such key is found, or with [`AtCapacity::SharedOverflow`], the new key is
+//! decided by **one overflow bucket shared by all such keys** and the decision is marked
+//! [`DecisionSource::Overflow`].
 //!
 //! Idle keys leave the store on a schedule ([`MemoryRateLimiter::spawn_evictor`]) and, when a
-//! class hits its cap, at most once per [`MemoryOptions::sweep_interval`] on the request path.
+//! class overflows, at most once per [`MemoryOptions::sweep_interval`] on the request path.
 //! Only states indistinguishable from a fresh bucket are removed, so eviction never changes a
 //! decision.
 //!
-//! # Remaining capacity
+//! # Decisions
 //!
-//! governor's own clock reading and the key's theoretical arrival time (TAT) are recorded on the
-//! way through governor's check (a clock wrapper and the store record them on the thread), so a
-//! decision reads the clock once, like bare governor. Allowed decisions compute governor's
-//! `remaining_burst_capacity` formula from them; `reset_after` is derived from it and rounded up
-//! to a whole emission interval. Refused decisions derive remaining, reset and retry exactly from
-//! the TAT governor refused against, counted from the reading governor decided at.
+//! Read through governor's public [`StateInformationMiddleware`]: an allowed decision's
+//! `remaining` is governor's `remaining_burst_capacity`, and `reset_after` is the capacity spent,
+//! in whole emission intervals; a refused decision's `retry_after` is governor's
+//! `NotUntil::wait_time_from` the clock reading taken after the refusal.
 
+mod options;
 mod store;
 
 use std::fmt;
@@ -46,109 +45,34 @@ use std::time::Duration;
 use async_trait::async_trait;
 use governor::Quota;
 use governor::clock::{Clock, DefaultClock, Reference};
-use governor::middleware::NoOpMiddleware;
-use serde::{Deserialize, Serialize};
+use governor::middleware::{NoOpMiddleware, StateInformationMiddleware};
 
-use self::store::{BoundedStore, KeyHasher, TapClock};
+pub use self::options::{AtCapacity, ClassMemoryOptions, MemoryOptions};
+use self::store::{BoundedStore, KeyHasher, Mode, Route, StoreKey, StoreStats};
 use crate::class::{RateClass, RateClasses};
 use crate::decision::{Decision, DecisionSource};
 use crate::error::{ConfigError, RateLimitError};
 use crate::key::RateLimitKey;
 use crate::limiter::RateLimiter;
 
-/// Options of the memory limiter.
-///
-/// ```
-/// let o: agency_ratelimit::MemoryOptions = toml::from_str("max_keys_per_class = 5000").unwrap();
-/// assert_eq!(o.max_keys_per_class, 5000);
-/// assert_eq!(o.sweep_interval_secs, 10);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct MemoryOptions {
-    /// The most keys tracked per class (default 100 000). Memory is about 40 bytes per key
-    /// (see docs/benchmarks.md).
-    pub max_keys_per_class: usize,
-    /// How often idle keys are evicted, in seconds (default 10): the evictor task's period and
-    /// the least time between two sweeps triggered by a full class.
-    pub sweep_interval_secs: u64,
-}
-
-impl Default for MemoryOptions {
-    fn default() -> Self {
-        Self {
-            max_keys_per_class: 100_000,
-            sweep_interval_secs: 10,
-        }
-    }
-}
-
-impl MemoryOptions {
-    /// The sweep interval as a duration.
-    pub fn sweep_interval(&self) -> Duration {
-        Duration::from_secs(self.sweep_interval_secs)
-    }
-}
-
-type Governor<C> = governor::RateLimiter<
-    RateLimitKey,
-    BoundedStore,
-    TapClock<C>,
-    NoOpMiddleware<<C as Clock>::Instant>,
->;
+type Governor<C> = governor::RateLimiter<StoreKey, BoundedStore<C>, C, StateInformationMiddleware>;
 
 struct ClassLimiter<C: Clock> {
     class: RateClass,
     governor: Governor<C>,
+    /// The class's effective cap.
+    max_keys: usize,
     /// Nanoseconds (on the limiter's clock) of the last sweep; u64::MAX before the first.
     last_sweep: AtomicU64,
-    /// The allowed decision of this class, to fill in (kept ready: the hot path only copies it).
-    allowed: Decision,
     /// Shared with the store (governor keeps the store private).
-    overflow_decisions: Arc<AtomicU64>,
-    /// The emission interval and tolerance in nanoseconds, as governor uses them.
-    t_ns: u64,
-    tau_ns: u64,
-    /// Divides by `t_ns` with a multiplication.
-    per_t: Reciprocal,
-    /// governor's start, on the tap clock (readings minus this are governor's `t0`).
-    start_ns: u64,
-}
-
-/// Exact division of `u64`s by a fixed divisor, with a multiplication and at most a few
-/// corrections instead of a hardware division (the hot path divides by `T` once per check).
-#[derive(Debug, Clone, Copy)]
-struct Reciprocal {
-    d: u64,
-    /// `floor((2^64 - 1) / d)`: `n * m / 2^64` never overestimates `n / d`, and underestimates
-    /// it by at most 2.
-    m: u64,
-}
-
-impl Reciprocal {
-    fn new(d: u64) -> Self {
-        let d = d.max(1);
-        Self { d, m: u64::MAX / d }
-    }
-
-    /// `n / d`, rounded down, exactly.
-    #[inline]
-    fn div(self, n: u64) -> u64 {
-        let mut q = u64::try_from((u128::from(n) * u128::from(self.m)) >> 64).unwrap_or(0);
-        // `q * d <= n`: q never overestimates.
-        let mut r = n - q * self.d;
-        while r >= self.d {
-            q += 1;
-            r -= self.d;
-        }
-        q
-    }
+    stats: Arc<StoreStats>,
 }
 
 struct Inner<C: Clock> {
     classes: RateClasses,
     limiters: Vec<ClassLimiter<C>>,
     options: MemoryOptions,
+    hasher: KeyHasher,
     clock: C,
     start: C::Instant,
 }
@@ -244,50 +168,40 @@ impl<C: Clock + Clone> MemoryRateLimiter<C> {
         options: MemoryOptions,
         clock: C,
     ) -> Result<Self, ConfigError> {
-        if options.max_keys_per_class == 0 {
-            return Err(ConfigError::ZeroKeyCap);
-        }
-        if options.sweep_interval_secs == 0 {
-            return Err(ConfigError::ZeroDuration("sweep_interval_secs"));
-        }
+        options.validate(&classes)?;
         Ok(Self::build(classes, options, clock))
     }
 
     fn build(classes: RateClasses, options: MemoryOptions, clock: C) -> Self {
-        let max_keys = options.max_keys_per_class.max(1);
-        let hasher = KeyHasher::new();
         let limiters = classes
             .iter()
             .map(|class| {
-                let t = class.emission_interval();
+                let own = options.for_class(class.name());
+                let max_keys = own.max_keys.unwrap_or(options.max_keys_per_class).max(1);
                 let burst = NonZeroU32::new(class.burst()).unwrap_or(NonZeroU32::MIN);
                 // `emission_interval` is at least 1 µs by construction of `RateClass`.
-                let quota = Quota::with_period(t)
+                let quota = Quota::with_period(class.emission_interval())
                     .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
                     .allow_burst(burst);
-                let store = BoundedStore::new(max_keys, hasher.clone());
-                let overflow_decisions = store.overflow_counter();
-                // governor reads its start from the clock while it is built: the tap records it.
-                store::record_now(u64::MAX);
+                let near_fresh_ns =
+                    u64::try_from(class.emission_interval().as_nanos()).unwrap_or(u64::MAX);
+                // The store reads its clock origin before governor reads its own (see the store).
+                let store =
+                    BoundedStore::new(max_keys, own.at_capacity, near_fresh_ns, clock.clone());
+                let stats = store.stats();
                 let governor: Governor<C> =
-                    governor::RateLimiter::new(quota, store, TapClock::new(clock.clone()));
-                let mut start_ns = store::last_now();
-                if start_ns == u64::MAX {
-                    // Not reached with governor 0.10; read it now rather than trust a stale value.
-                    let _ = governor.clock().now();
-                    start_ns = store::last_now();
-                }
-                let t_ns = class.emission_interval_us() * 1_000;
+                    governor::RateLimiter::<_, _, _, NoOpMiddleware<_>>::new(
+                        quota,
+                        store,
+                        clock.clone(),
+                    )
+                    .with_middleware::<StateInformationMiddleware>();
                 ClassLimiter {
                     class: class.clone(),
                     governor,
+                    max_keys,
                     last_sweep: AtomicU64::new(u64::MAX),
-                    allowed: Decision::allowed(class, class.burst(), Duration::ZERO),
-                    overflow_decisions,
-                    t_ns,
-                    tau_ns: t_ns * u64::from(burst.get() - 1),
-                    per_t: Reciprocal::new(t_ns),
-                    start_ns,
+                    stats,
                 }
             })
             .collect();
@@ -297,6 +211,7 @@ impl<C: Clock + Clone> MemoryRateLimiter<C> {
                 classes,
                 limiters,
                 options,
+                hasher: KeyHasher::new(),
                 clock,
                 start,
             }),
@@ -333,67 +248,95 @@ impl<C: Clock> MemoryRateLimiter<C> {
         key: &RateLimitKey,
         cost: u32,
     ) -> Result<Decision, RateLimitError> {
+        self.decide(class, key, cost, Mode::Spend)
+    }
+
+    /// Decides `cost` cells of `key` under `class` exactly as [`check_sync`](Self::check_sync)
+    /// would now, and spends nothing: not the key's capacity, not a slot for a new key. For
+    /// "count only the failures": peek before the attempt, check after a failure.
+    ///
+    /// A key the class does not track is peeked as it would start if tracked now.
+    ///
+    /// # Errors
+    ///
+    /// As [`check_sync`](Self::check_sync).
+    ///
+    /// ```
+    /// use agency_ratelimit::{MemoryRateLimiter, RateLimitKey, RateClasses};
+    /// let limiter = MemoryRateLimiter::new(RateClasses::default());
+    /// let key = RateLimitKey::account("alice");
+    /// for _ in 0..3 {
+    ///     assert_eq!(limiter.peek_sync("auth", &key, 1).unwrap().remaining(), 9);
+    /// }
+    /// assert_eq!(limiter.tracked_keys("auth"), Some(0));
+    /// limiter.check_sync("auth", &key, 1).unwrap();
+    /// assert_eq!(limiter.peek_sync("auth", &key, 1).unwrap().remaining(), 8);
+    /// ```
+    pub fn peek_sync(
+        &self,
+        class: &str,
+        key: &RateLimitKey,
+        cost: u32,
+    ) -> Result<Decision, RateLimitError> {
+        self.decide(class, key, cost, Mode::Peek)
+    }
+
+    fn decide(
+        &self,
+        class: &str,
+        key: &RateLimitKey,
+        cost: u32,
+        mode: Mode,
+    ) -> Result<Decision, RateLimitError> {
         let limiter = self.class_limiter(class)?;
-        let outcome = if cost == 1 {
-            limiter.governor.check_key(key)
-        } else {
-            limiter.class.check_cost(cost)?;
-            let n = NonZeroU32::new(cost).ok_or(RateLimitError::ZeroCost)?;
-            // `InsufficientCapacity` is impossible: the cost was checked against the burst.
-            limiter
-                .governor
-                .check_key_n(key, n)
-                .map_err(|_| RateLimitError::CostExceedsBurst {
-                    class: class.to_owned(),
-                    cost,
-                    burst: limiter.class.burst(),
-                })?
-        };
-        // The clock reading governor decided at and the key's theoretical arrival time (TAT),
-        // both recorded on this thread during the check above.
-        let (now, tat, overflowed) = store::take_tap();
-        let t0 = now.saturating_sub(limiter.start_ns);
+        limiter.class.check_cost(cost)?;
+        let n = NonZeroU32::new(cost).ok_or(RateLimitError::ZeroCost)?;
+        let store_key = StoreKey::new(&self.inner.hasher, key, mode);
+        let outcome = limiter
+            .governor
+            .check_key_n(&store_key, n)
+            // Unreachable: the cost was checked against the burst above.
+            .map_err(|_| RateLimitError::CostExceedsBurst {
+                class: class.to_owned(),
+                cost,
+                burst: limiter.class.burst(),
+            })?;
+        let class = &limiter.class;
         let decision = match outcome {
-            Ok(()) => {
-                // governor's `remaining_burst_capacity`: `min(t0 + tau + T - tat, tau + T) / T`,
-                // with `tat >= t0 + T` after an allowed cell.
-                let capacity = limiter.tau_ns + limiter.t_ns;
-                let gap = tat.saturating_sub(t0);
-                let remaining = limiter.per_t.div(capacity.saturating_sub(gap));
-                let remaining = u32::try_from(remaining).unwrap_or(u32::MAX);
-                let used = u64::from(limiter.class.burst().saturating_sub(remaining));
-                limiter
-                    .allowed
-                    .with_capacity(remaining, Duration::from_nanos(used * limiter.t_ns))
+            Ok(snapshot) => {
+                let remaining = snapshot.remaining_burst_capacity();
+                let spent = class.burst().saturating_sub(remaining);
+                Decision::allowed(
+                    class,
+                    remaining,
+                    class.emission_interval().saturating_mul(spent),
+                )
             }
-            Err(_) => Self::refused(limiter, t0, tat, cost),
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(limiter.governor.clock().now());
+                Self::refused(class, cost, wait)
+            }
         };
-        if overflowed {
+        if store_key.route() == Route::Overflow {
             self.sweep_if_due(limiter);
             return Ok(decision.with_source(DecisionSource::Overflow));
         }
         Ok(decision)
     }
 
-    // Kept out of line: the allowed path stays small.
-    #[inline(never)]
-    fn refused(limiter: &ClassLimiter<C>, t0: u64, tat: u64, cost: u32) -> Decision {
-        // governor refused because `t0 < tat + (cost - 1) T - tau`: the same request conforms
-        // from that instant on. Counted from the reading governor decided at, which is no later
-        // than the moment the caller receives the decision: a client that waits it out is never
-        // early.
-        let extra = limiter.t_ns.saturating_mul(u64::from(cost - 1));
-        let earliest = tat.saturating_add(extra).saturating_sub(limiter.tau_ns);
-        let wait_ns = earliest.saturating_sub(t0);
-        let tat_gap = tat.saturating_sub(t0);
-        let remaining = limiter
-            .per_t
-            .div((limiter.tau_ns + limiter.t_ns).saturating_sub(tat_gap));
+    /// A refusal of `cost` cells that conform again after `wait`. governor refused because the
+    /// key's TAT is more than `tau - (cost - 1) T` ahead, so its bucket is full again after
+    /// `wait + (burst - cost) T`, and `cost T - wait` of capacity is there now.
+    fn refused(class: &RateClass, cost: u32, wait: Duration) -> Decision {
+        let t = class.emission_interval();
+        let available = t.saturating_mul(cost).saturating_sub(wait);
+        let remaining = available.as_nanos() / t.as_nanos().max(1);
+        let reset_after = wait.saturating_add(t.saturating_mul(class.burst() - cost));
         Decision::refused(
-            &limiter.class,
+            class,
             u32::try_from(remaining).unwrap_or(u32::MAX),
-            Duration::from_nanos(tat_gap),
-            Duration::from_nanos(wait_ns),
+            reset_after,
+            wait,
         )
     }
 
@@ -417,12 +360,13 @@ impl<C: Clock> MemoryRateLimiter<C> {
         {
             let evicted = Self::sweep(limiter);
             let tracked = limiter.governor.len();
-            if tracked >= self.inner.options.max_keys_per_class {
+            if tracked >= limiter.max_keys {
                 tracing::warn!(
                     class = limiter.class.name(),
                     tracked,
                     evicted,
-                    "rate-limit class is at its key cap; new keys share the overflow bucket"
+                    "rate-limit class is at its key cap with no key to replace; new keys share \
+                     the overflow bucket"
                 );
             }
         }
@@ -475,7 +419,15 @@ impl<C: Clock> MemoryRateLimiter<C> {
     pub fn overflow_decisions(&self, class: &str) -> Option<u64> {
         self.class_limiter(class)
             .ok()
-            .map(|l| l.overflow_decisions.load(Ordering::Relaxed))
+            .map(|l| l.stats.overflow_decisions.load(Ordering::Relaxed))
+    }
+
+    /// How many tracked keys of a class were replaced by new keys at its cap since start
+    /// (see [`AtCapacity::ReplaceNearFresh`]).
+    pub fn replaced_keys(&self, class: &str) -> Option<u64> {
+        self.class_limiter(class)
+            .ok()
+            .map(|l| l.stats.replaced_keys.load(Ordering::Relaxed))
     }
 
     /// The limiter's classes.
@@ -543,6 +495,15 @@ where
         self.check_sync(class, key, cost)
     }
 
+    async fn peek_n(
+        &self,
+        class: &str,
+        key: &RateLimitKey,
+        cost: u32,
+    ) -> Result<Decision, RateLimitError> {
+        self.peek_sync(class, key, cost)
+    }
+
     fn classes(&self) -> &RateClasses {
         &self.inner.classes
     }
@@ -553,38 +514,11 @@ mod tests {
     use super::*;
     use crate::{ClassConfig, RateLimitConfig};
     use governor::clock::FakeRelativeClock;
-    use governor::middleware::StateInformationMiddleware;
     use governor::state::keyed::DefaultKeyedStateStore;
 
-    #[test]
-    fn reciprocal_division_is_exact() {
-        for d in [1u64, 2, 3, 7, 1_000, 8_571_429_000, u64::MAX / 3, u64::MAX] {
-            let r = Reciprocal::new(d);
-            for n in [
-                0u64,
-                1,
-                d - 1,
-                d,
-                d.saturating_add(1),
-                (d / 2).saturating_mul(3),
-                u64::MAX / 2,
-                u64::MAX - 1,
-                u64::MAX,
-            ] {
-                assert_eq!(r.div(n), n / d, "{n} / {d}");
-            }
-        }
-        let r = Reciprocal::new(1_000_000);
-        let mut n = 0x9e37_79b9_7f4a_7c15u64;
-        for _ in 0..10_000 {
-            n = n.rotate_left(7).wrapping_mul(0x0100_0000_01b3);
-            assert_eq!(r.div(n), n / 1_000_000);
-        }
-    }
-
-    /// The decisions derived from the recorded clock reading and TAT equal what bare governor
-    /// reports through its own middleware, on a clock whose origin is neither ours nor governor's
-    /// start (so a frame mix-up would show), with costs above 1.
+    /// The decisions through the bounded store equal what bare governor reports through its own
+    /// middleware over its own store, on a clock whose origin is not the limiter's start (so a
+    /// frame mix-up would show), with costs above 1; a peek before each check agrees with it.
     #[test]
     fn decisions_match_bare_governors_own_figures() {
         let clock = FakeRelativeClock::default();
@@ -617,7 +551,9 @@ mod tests {
         let (mut allowed, mut refused) = (0, 0);
         for i in 0..2_000u64 {
             let cost = 1 + u32::try_from(i * 7 % 3).unwrap();
+            let peeked = ours.peek_sync("c", &key, cost).unwrap();
             let d = ours.check_sync("c", &key, cost).unwrap();
+            assert_eq!(peeked, d, "step {i}");
             match bare
                 .check_key_n(&"k", NonZeroU32::new(cost).unwrap())
                 .unwrap()

@@ -151,7 +151,7 @@ impl RedisRateLimiter {
         let fallback = match options.unavailable_policy {
             UnavailablePolicy::FallbackLocal => Some(MemoryRateLimiter::with_options(
                 classes.clone(),
-                options.local,
+                options.local.clone(),
             )?),
             UnavailablePolicy::FailOpen | UnavailablePolicy::FailClosed => None,
         };
@@ -222,13 +222,18 @@ impl RedisRateLimiter {
         class: &RateClass,
         key: &RateLimitKey,
         cost: u32,
+        mode: Mode,
     ) -> Result<Decision, String> {
         let mut connection = self.connection.clone();
         let mut invocation = self.script.key(self.redis_key(class, key));
         invocation
             .arg(class.emission_interval_us())
             .arg(class.burst())
-            .arg(cost);
+            .arg(cost)
+            .arg(match mode {
+                Mode::Spend => "0",
+                Mode::Peek => "1",
+            });
         let call = invocation.invoke_async::<(i64, i64, i64, i64)>(&mut connection);
         let (allowed, remaining, reset_us, retry_us) =
             match tokio::time::timeout(self.timeout(), call).await {
@@ -278,21 +283,61 @@ impl RedisRateLimiter {
         class: &RateClass,
         key: &RateLimitKey,
         cost: u32,
+        mode: Mode,
     ) -> Result<Decision, RateLimitError> {
         Ok(match (&self.options.unavailable_policy, &self.fallback) {
             (UnavailablePolicy::FailOpen, _) => {
                 Decision::allowed(class, class.burst().saturating_sub(cost), Duration::ZERO)
                     .with_source(DecisionSource::FailOpen)
             }
-            (UnavailablePolicy::FallbackLocal, Some(local)) => local
-                .check_sync(class.name(), key, cost)?
-                .with_source(DecisionSource::LocalFallback),
+            (UnavailablePolicy::FallbackLocal, Some(local)) => match mode {
+                Mode::Spend => local.check_sync(class.name(), key, cost)?,
+                Mode::Peek => local.peek_sync(class.name(), key, cost)?,
+            }
+            .with_source(DecisionSource::LocalFallback),
             (UnavailablePolicy::FailClosed, _) | (UnavailablePolicy::FallbackLocal, None) => {
                 let wait = Duration::from_millis(self.options.retry_interval_ms);
                 Decision::refused(class, 0, wait, wait).with_source(DecisionSource::FailClosed)
             }
         })
     }
+}
+
+impl RedisRateLimiter {
+    async fn decide(
+        &self,
+        class: &str,
+        key: &RateLimitKey,
+        cost: u32,
+        mode: Mode,
+    ) -> Result<Decision, RateLimitError> {
+        let class = self
+            .classes
+            .get(class)
+            .ok_or_else(|| RateLimitError::UnknownClass(class.to_owned()))?;
+        class.check_cost(cost)?;
+        let retry_at = self.health.retry_at_ms.load(Ordering::Acquire);
+        if retry_at != 0 && self.elapsed_ms() < retry_at {
+            return self.unavailable(class, key, cost, mode).await;
+        }
+        match self.check_redis(class, key, cost, mode).await {
+            Ok(decision) => {
+                self.mark_up();
+                Ok(decision)
+            }
+            Err(error) => {
+                self.mark_down(&error);
+                self.unavailable(class, key, cost, mode).await
+            }
+        }
+    }
+}
+
+/// Whether a decision spends.
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    Spend,
+    Peek,
 }
 
 #[async_trait]
@@ -303,25 +348,16 @@ impl RateLimiter for RedisRateLimiter {
         key: &RateLimitKey,
         cost: u32,
     ) -> Result<Decision, RateLimitError> {
-        let class = self
-            .classes
-            .get(class)
-            .ok_or_else(|| RateLimitError::UnknownClass(class.to_owned()))?;
-        class.check_cost(cost)?;
-        let retry_at = self.health.retry_at_ms.load(Ordering::Acquire);
-        if retry_at != 0 && self.elapsed_ms() < retry_at {
-            return self.unavailable(class, key, cost).await;
-        }
-        match self.check_redis(class, key, cost).await {
-            Ok(decision) => {
-                self.mark_up();
-                Ok(decision)
-            }
-            Err(error) => {
-                self.mark_down(&error);
-                self.unavailable(class, key, cost).await
-            }
-        }
+        self.decide(class, key, cost, Mode::Spend).await
+    }
+
+    async fn peek_n(
+        &self,
+        class: &str,
+        key: &RateLimitKey,
+        cost: u32,
+    ) -> Result<Decision, RateLimitError> {
+        self.decide(class, key, cost, Mode::Peek).await
     }
 
     fn classes(&self) -> &RateClasses {
