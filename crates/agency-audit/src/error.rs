@@ -1,5 +1,6 @@
 //! The crate's error type: one enum at the crate boundary, with variants a caller can act on.
 
+use agency_error_kind::ErrorKind;
 use thiserror::Error;
 
 /// Everything that can go wrong while recording, storing, querying or verifying audit events.
@@ -83,4 +84,36 @@ pub enum AuditError {
     /// An export failed while encoding CSV.
     #[error("csv export error")]
     Csv(#[from] csv::Error),
+}
+
+impl AuditError {
+    /// What kind of failure this is, for mapping to a response in one place
+    /// (see [`ErrorKind`]).
+    ///
+    /// ```
+    /// use agency_audit::{AuditError, ErrorKind};
+    /// assert_eq!(AuditError::QueueFull.kind(), ErrorKind::Unavailable);
+    /// assert_eq!(AuditError::InvalidCursor.kind(), ErrorKind::InvalidInput);
+    /// // Another event at the writer's sequence number is tampering, not the caller's conflict.
+    /// assert_eq!(AuditError::Conflict { seq: 7 }.kind(), ErrorKind::Internal);
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::QueueFull
+            | Self::Unavailable
+            | Self::Dropped
+            | Self::Closed
+            | Self::Sink(_)
+            | Self::Io(_)
+            | Self::Database(_) => ErrorKind::Unavailable,
+            Self::InvalidCursor | Self::InvalidQuery(_) => ErrorKind::InvalidInput,
+            Self::NoRuntime
+            | Self::Migrate(_)
+            | Self::Conflict { .. }
+            | Self::InvalidConfig(_)
+            | Self::Corrupt(_)
+            | Self::InvalidKey(_)
+            | Self::Csv(_) => ErrorKind::Internal,
+        }
+    }
 }

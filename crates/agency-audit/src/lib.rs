@@ -56,6 +56,7 @@ pub mod sanitize;
 pub mod sink;
 mod writer;
 
+pub use agency_error_kind::ErrorKind;
 pub use chain::VerifyReport;
 pub use error::AuditError;
 pub use event::{ActorKind, AuditEvent, AuditEventBuilder, RecordedEvent, StreamId};

@@ -17,7 +17,6 @@
 
 pub mod api_keys;
 mod clock;
-mod error_kind;
 pub mod passwords;
 mod principal;
 pub mod revocation;
@@ -27,6 +26,6 @@ pub mod store;
 pub mod tokens;
 mod versioned;
 
+pub use agency_error_kind::ErrorKind;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use error_kind::ErrorKind;
 pub use principal::*;

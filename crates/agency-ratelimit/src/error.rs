@@ -2,6 +2,8 @@
 //! limiter. Neither ever carries a rate-limit key (keys can be personal data, such as an IP address
 //! or a username) nor a Redis URL (it can hold a password).
 
+use agency_error_kind::ErrorKind;
+
 /// Why a check could not produce a [`Decision`](crate::Decision).
 ///
 /// A refusal is *not* an error: it is a `Decision` with `is_allowed() == false`. These variants are
@@ -26,6 +28,24 @@ pub enum RateLimitError {
         /// The largest cost the class can ever allow.
         burst: u32,
     },
+}
+
+impl RateLimitError {
+    /// What kind of failure this is, for mapping to a response in one place
+    /// (see [`ErrorKind`]).
+    ///
+    /// ```
+    /// use agency_ratelimit::{ErrorKind, RateLimitError};
+    /// // A refusal is a `Decision`, not an error: these are the caller's mistakes.
+    /// assert_eq!(RateLimitError::ZeroCost.kind(), ErrorKind::Internal);
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::UnknownClass(_) | Self::ZeroCost | Self::CostExceedsBurst { .. } => {
+                ErrorKind::Internal
+            }
+        }
+    }
 }
 
 /// Why a limiter (or its configuration) could not be built.
@@ -79,4 +99,31 @@ pub enum ConfigError {
         "invalid trusted proxy network `{0}`: expected an address or a CIDR such as 10.0.0.0/8"
     )]
     InvalidProxyNetwork(String),
+}
+
+impl ConfigError {
+    /// What kind of failure this is, for mapping to a response in one place
+    /// (see [`ErrorKind`]).
+    ///
+    /// ```
+    /// use agency_ratelimit::{ConfigError, ErrorKind};
+    /// assert_eq!(ConfigError::NoClasses.kind(), ErrorKind::Internal);
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::InvalidClassName(_)
+            | Self::ZeroLimit(_)
+            | Self::ZeroBurst(_)
+            | Self::InvalidWindow { .. }
+            | Self::OutOfRange(_)
+            | Self::NoClasses
+            | Self::ZeroKeyCap
+            | Self::UnknownClassOptions(_)
+            | Self::InvalidKeyPrefix
+            | Self::ZeroDuration(_)
+            | Self::RedisUrl(_)
+            | Self::NoRuntime
+            | Self::InvalidProxyNetwork(_) => ErrorKind::Internal,
+        }
+    }
 }

@@ -48,6 +48,7 @@ pub mod memory;
 #[cfg(feature = "redis")]
 pub mod redis;
 
+pub use agency_error_kind::ErrorKind;
 pub use class::{ClassConfig, RateClass, RateClasses, RateLimitConfig};
 pub use client_ip::{ClientIpResolver, ProxyHeader};
 pub use decision::{Decision, DecisionSource};

@@ -3,6 +3,7 @@
 
 use crate::decision::{Denial, DenyReason, Outcome};
 use crate::permission::NameError;
+use agency_error_kind::ErrorKind;
 
 /// A policy that could not be loaded, compiled or serialised. Every variant names the role or
 /// permission at fault.
@@ -102,6 +103,31 @@ pub enum PolicyError {
     },
 }
 
+impl PolicyError {
+    /// What kind of failure this is, for mapping to a response in one place
+    /// (see [`ErrorKind`]).
+    ///
+    /// ```
+    /// use agency_rbac::{ErrorKind, Policy};
+    /// let err = Policy::from_toml("[roles.a]\ninherits = [\"ghost\"]").unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Parse { .. }
+            | Self::InvalidPermission { .. }
+            | Self::InvalidRoleName { .. }
+            | Self::UnknownRole { .. }
+            | Self::InheritanceCycle { .. }
+            | Self::LevelNotAbove { .. }
+            | Self::ConflictingGrant { .. }
+            | Self::TooManyRoles { .. }
+            | Self::TooManyPermissions { .. } => ErrorKind::InvalidInput,
+            Self::Serialize { .. } => ErrorKind::Internal,
+        }
+    }
+}
+
 /// A refused request: the typed error of `require`, the tenant override and the assignment
 /// guard. [`AccessError::outcome`] says whether to answer 403 or 404.
 ///
@@ -172,6 +198,29 @@ pub enum AccessError {
         /// scoped credential asking for an unscoped key).
         what: String,
     },
+}
+
+impl AccessError {
+    /// What kind of failure this is, for mapping to a response in one place
+    /// (see [`ErrorKind`]).
+    ///
+    /// ```
+    /// use agency_rbac::{presets, Actor, ErrorKind, Resource};
+    /// let admin = Actor::new("u1", "acme", "admin");
+    /// let policy = presets::swarm();
+    /// let other = policy.require(&admin, "agents:read", Resource::in_tenant("globex"));
+    /// assert_eq!(other.unwrap_err().kind(), ErrorKind::NotFound); // as if it did not exist
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::NotFound { .. } => ErrorKind::NotFound,
+            Self::Forbidden { .. }
+            | Self::TenantOverrideRefused { .. }
+            | Self::RoleAboveOwn { .. }
+            | Self::UnknownRole { .. }
+            | Self::ScopeNotHeld { .. } => ErrorKind::Forbidden,
+        }
+    }
 }
 
 impl AccessError {

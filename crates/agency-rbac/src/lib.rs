@@ -60,6 +60,7 @@ mod tenant;
 #[doc = include_str!("../../../docs/rbac.md")]
 pub struct RbacGuide;
 
+pub use agency_error_kind::ErrorKind;
 pub use decision::{Decision, Denial, DenyReason, Grant, Outcome};
 pub use error::{AccessError, PolicyError};
 pub use live::{LivePolicy, PolicyGuard};

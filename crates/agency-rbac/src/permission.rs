@@ -6,6 +6,7 @@
 //! [`MAX_PERMISSION_LEN`] bytes), so a policy that loaded contains no ambiguous or look-alike
 //! names (no Unicode confusables, no whitespace, no wildcard syntax that could be misread).
 
+use agency_error_kind::ErrorKind;
 use std::fmt;
 use std::str::FromStr;
 
@@ -59,6 +60,27 @@ pub enum NameError {
         /// Its byte offset in the name.
         position: usize,
     },
+}
+
+impl NameError {
+    /// What kind of failure this is, for mapping to a response in one place
+    /// (see [`ErrorKind`]).
+    ///
+    /// ```
+    /// use agency_rbac::{ErrorKind, NameError};
+    /// assert_eq!(NameError::Empty.kind(), ErrorKind::InvalidInput);
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Empty
+            | Self::TooLong { .. }
+            | Self::MissingColon
+            | Self::TooManyColons
+            | Self::EmptyResource
+            | Self::EmptyAction
+            | Self::InvalidCharacter { .. } => ErrorKind::InvalidInput,
+        }
+    }
 }
 
 fn is_name_byte(b: u8) -> bool {

@@ -57,6 +57,7 @@ mod key;
 mod last_used;
 mod record;
 
+use crate::ErrorKind;
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
@@ -133,6 +134,39 @@ pub enum ApiKeyError {
     /// The operating system's random number generator failed.
     #[error("random number generator failed")]
     Random,
+}
+
+impl ApiKeyError {
+    /// What kind of failure this is, for mapping to a response in one place
+    /// (see [`ErrorKind`]).
+    ///
+    /// ```
+    /// use agency_auth::ErrorKind;
+    /// use agency_auth::api_keys::ApiKeyError;
+    /// // Every reason a presented key fails is one kind: one answer for all of them.
+    /// assert_eq!(ApiKeyError::UnknownKey.kind(), ErrorKind::CredentialRefused);
+    /// assert_eq!(ApiKeyError::InvalidSecret.kind(), ErrorKind::CredentialRefused);
+    /// assert_eq!(ApiKeyError::TooManyScopes.kind(), ErrorKind::InvalidInput);
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Malformed
+            | Self::WrongPrefix
+            | Self::UnknownKey
+            | Self::InvalidSecret
+            | Self::Expired
+            | Self::Revoked
+            | Self::UnknownHashKeyVersion(_) => ErrorKind::CredentialRefused,
+            Self::InvalidScope(_)
+            | Self::TooManyScopes
+            | Self::InvalidName
+            | Self::InvalidExpiry => ErrorKind::InvalidInput,
+            Self::InvalidPrefix
+            | Self::InvalidHashingKey(_)
+            | Self::DuplicateHashKeyVersion(_)
+            | Self::Random => ErrorKind::Internal,
+        }
+    }
 }
 
 /// Whether `scope` is a valid permission name `resource:action`: two parts of 1–32 characters

@@ -41,6 +41,8 @@
 //! # }
 //! ```
 
+use crate::ErrorKind;
+
 mod hasher;
 mod pepper;
 mod phc;
@@ -97,4 +99,30 @@ pub enum PasswordError {
     /// The operating system's random number generator failed.
     #[error("random number generator failed")]
     Random,
+}
+
+impl PasswordError {
+    /// What kind of failure this is, for mapping to a response in one place
+    /// (see [`ErrorKind`]).
+    ///
+    /// ```
+    /// use agency_auth::ErrorKind;
+    /// use agency_auth::passwords::PasswordError;
+    /// assert_eq!(PasswordError::Overloaded.kind(), ErrorKind::Unavailable);
+    /// assert!(PasswordError::Overloaded.kind().is_retryable());
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Policy(_) => ErrorKind::InvalidInput,
+            Self::Overloaded | Self::WorkerStopped => ErrorKind::Unavailable,
+            Self::MalformedHash
+            | Self::UnsupportedHash
+            | Self::UnknownPepper
+            | Self::StoredCostTooHigh
+            | Self::InvalidConfig(_)
+            | Self::WorkerStart
+            | Self::Hashing
+            | Self::Random => ErrorKind::Internal,
+        }
+    }
 }

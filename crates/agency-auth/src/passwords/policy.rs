@@ -1,5 +1,6 @@
 //! [`PasswordPolicy`]: length rules and the common-password check applied before hashing.
 
+use crate::ErrorKind;
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
@@ -73,6 +74,22 @@ pub enum PolicyViolation {
     /// One of the most common passwords.
     #[error("password is too common; choose another")]
     Common,
+}
+
+impl PolicyViolation {
+    /// What kind of failure this is, for mapping to a response in one place
+    /// (see [`ErrorKind`]).
+    ///
+    /// ```
+    /// use agency_auth::ErrorKind;
+    /// use agency_auth::passwords::PolicyViolation;
+    /// assert_eq!(PolicyViolation::Common.kind(), ErrorKind::InvalidInput);
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::TooShort { .. } | Self::TooLong { .. } | Self::Common => ErrorKind::InvalidInput,
+        }
+    }
 }
 
 /// Rules a new password must meet: a minimum length in characters, a maximum length in bytes,

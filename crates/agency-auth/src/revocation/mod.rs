@@ -20,6 +20,7 @@ pub use cached::{
     CachedRevocationChecker, InvalidRevocationConfig, RevocationCacheConfig, RevocationRefresher,
 };
 
+use crate::ErrorKind;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
@@ -53,6 +54,20 @@ pub struct RevocationQuery<'a> {
 #[derive(Debug, thiserror::Error)]
 #[error("revocation state unavailable: {0}")]
 pub struct RevocationError(pub String);
+
+impl RevocationError {
+    /// What kind of failure this is, for mapping to a response in one place
+    /// (see [`ErrorKind`]).
+    ///
+    /// ```
+    /// use agency_auth::ErrorKind;
+    /// use agency_auth::revocation::RevocationError;
+    /// assert_eq!(RevocationError("down".into()).kind(), ErrorKind::Unavailable);
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        ErrorKind::Unavailable
+    }
+}
 
 /// Answers whether a token has been revoked; consulted by the access-token verifier on every use.
 ///

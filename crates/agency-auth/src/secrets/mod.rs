@@ -61,6 +61,7 @@
 //! # Ok::<(), agency_auth::secrets::SecretsError>(())
 //! ```
 
+use crate::ErrorKind;
 use std::fmt;
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
@@ -113,6 +114,30 @@ pub enum SecretsError {
     /// The cipher refused to encrypt (for example, a message above AES-GCM's size limit).
     #[error("encryption failed")]
     EncryptionFailed,
+}
+
+impl SecretsError {
+    /// What kind of failure this is, for mapping to a response in one place
+    /// (see [`ErrorKind`]).
+    ///
+    /// ```
+    /// use agency_auth::ErrorKind;
+    /// use agency_auth::secrets::SecretsError;
+    /// // Envelopes are the server's own stored data: a failure is never the caller's to fix.
+    /// assert_eq!(SecretsError::DecryptionFailed.kind(), ErrorKind::Internal);
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::InvalidKey(_)
+            | Self::DuplicateKeyVersion(_)
+            | Self::Malformed(_)
+            | Self::UnsupportedFormat(_)
+            | Self::UnknownKeyVersion(_)
+            | Self::DecryptionFailed
+            | Self::Random
+            | Self::EncryptionFailed => ErrorKind::Internal,
+        }
+    }
 }
 
 /// A versioned AES-256 key-encryption key. `Debug` shows the version only.

@@ -1,5 +1,6 @@
 //! The session manager: login, refresh with rotation and reuse detection, logout, revoke-all.
 
+use crate::ErrorKind;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -142,6 +143,30 @@ pub enum SessionError {
     /// written to the shared revocation store (this instance already enforces it). Retry.
     #[error("revocation could not be recorded: {0}")]
     Revocation(#[from] RevocationError),
+}
+
+impl SessionError {
+    /// What kind of failure this is, for mapping to a response in one place
+    /// (see [`ErrorKind`]).
+    ///
+    /// ```
+    /// use agency_auth::ErrorKind;
+    /// use agency_auth::sessions::SessionError;
+    /// assert_eq!(SessionError::InvalidRefreshToken.kind(), ErrorKind::CredentialRefused);
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::InvalidRefreshToken
+            | Self::RefreshTokenReuse { .. }
+            | Self::SessionExpired { .. }
+            | Self::SessionRevoked { .. } => ErrorKind::CredentialRefused,
+            Self::ConcurrentRefresh { .. } => ErrorKind::Conflict,
+            Self::SessionNotFound => ErrorKind::NotFound,
+            Self::Revocation(_) => ErrorKind::Unavailable,
+            Self::InvalidConfig(_) | Self::Random(_) => ErrorKind::Internal,
+            Self::Store(error) => error.kind(),
+        }
+    }
 }
 
 impl SessionError {

@@ -8,6 +8,7 @@
 //! a leaked hash cannot be reversed or brute-forced, and a slow or keyed hash would add cost to
 //! every refresh without adding security (slow hashes defend low-entropy secrets like passwords).
 
+use crate::ErrorKind;
 use std::fmt;
 
 use base64::Engine;
@@ -50,6 +51,20 @@ pub struct MalformedRefreshToken;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the system random number generator failed")]
 pub struct RandomUnavailable;
+
+impl RandomUnavailable {
+    /// What kind of failure this is, for mapping to a response in one place
+    /// (see [`ErrorKind`]).
+    ///
+    /// ```
+    /// use agency_auth::ErrorKind;
+    /// use agency_auth::sessions::RandomUnavailable;
+    /// assert_eq!(RandomUnavailable.kind(), ErrorKind::Internal);
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        ErrorKind::Internal
+    }
+}
 
 impl RefreshToken {
     /// A fresh token of 256 bits from the system CSPRNG (aws-lc-rs).

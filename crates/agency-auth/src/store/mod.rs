@@ -40,6 +40,7 @@ pub use sqlite::SqliteStore;
 pub use traits::{ApiKeyStore, RevocationStore, SessionStore, UserStore};
 pub use users::UserRecord;
 
+use crate::ErrorKind;
 use time::{OffsetDateTime, UtcOffset};
 
 /// Errors of every store operation.
@@ -67,6 +68,25 @@ pub enum StoreError {
     /// The store was configured wrongly (for example an invalid PostgreSQL schema name).
     #[error("invalid store configuration: {0}")]
     Config(String),
+}
+
+impl StoreError {
+    /// What kind of failure this is, for mapping to a response in one place
+    /// (see [`ErrorKind`]).
+    ///
+    /// ```
+    /// use agency_auth::ErrorKind;
+    /// use agency_auth::store::StoreError;
+    /// assert_eq!(StoreError::Conflict("username").kind(), ErrorKind::Conflict);
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::NotFound => ErrorKind::NotFound,
+            Self::Conflict(_) => ErrorKind::Conflict,
+            Self::Backend(_) => ErrorKind::Unavailable,
+            Self::Config(_) => ErrorKind::Internal,
+        }
+    }
 }
 
 impl StoreError {

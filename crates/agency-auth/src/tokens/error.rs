@@ -2,6 +2,8 @@
 //! configuration. No variant carries any part of a token, a claim value or key material, so an
 //! error can be logged or returned to a client without leaking what was presented.
 
+use crate::ErrorKind;
+
 /// Why a token could not be issued or was refused.
 ///
 /// Variants are grouped by what a caller does with them: [`TokenError::Expired`] asks the client
@@ -80,6 +82,40 @@ pub enum TokenError {
     /// Signing failed inside the crypto library (never expected with a valid key).
     #[error("token signing failed")]
     SigningFailed,
+}
+
+impl TokenError {
+    /// What kind of failure this is, for mapping to a response in one place
+    /// (see [`ErrorKind`]).
+    ///
+    /// ```
+    /// use agency_auth::ErrorKind;
+    /// use agency_auth::tokens::TokenError;
+    /// assert_eq!(TokenError::Expired.kind(), ErrorKind::CredentialRefused);
+    /// // Fails closed, and says it may work later.
+    /// assert_eq!(TokenError::RevocationUnavailable.kind(), ErrorKind::Unavailable);
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Expired
+            | Self::NotYetValid
+            | Self::Revoked
+            | Self::TooLarge
+            | Self::Malformed
+            | Self::AlgorithmNotAccepted
+            | Self::ForbiddenHeader(_)
+            | Self::WrongType
+            | Self::UnknownKey
+            | Self::InvalidSignature
+            | Self::MissingClaim(_)
+            | Self::InvalidIssuer
+            | Self::InvalidAudience => ErrorKind::CredentialRefused,
+            Self::RevocationUnavailable | Self::KeysUnavailable => ErrorKind::Unavailable,
+            Self::NoSigningKey | Self::InvalidExtraClaims | Self::SigningFailed => {
+                ErrorKind::Internal
+            }
+        }
+    }
 }
 
 impl TokenError {
@@ -170,4 +206,29 @@ pub enum KeyError {
     /// A verifier or issuer setting is out of range; the message names the setting.
     #[error("invalid token configuration: {0}")]
     InvalidConfig(&'static str),
+}
+
+impl KeyError {
+    /// What kind of failure this is, for mapping to a response in one place
+    /// (see [`ErrorKind`]).
+    ///
+    /// ```
+    /// use agency_auth::ErrorKind;
+    /// use agency_auth::tokens::KeyError;
+    /// assert_eq!(KeyError::DuplicateKeyId.kind(), ErrorKind::Conflict);
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::WeakSecret { .. }
+            | Self::WeakRsaKey { .. }
+            | Self::InvalidPem(_)
+            | Self::AlgorithmMismatch(_)
+            | Self::UnsupportedAlgorithm
+            | Self::InvalidKeyId
+            | Self::SymmetricKey => ErrorKind::InvalidInput,
+            Self::DuplicateKeyId | Self::RetiringActiveKey => ErrorKind::Conflict,
+            Self::UnknownKeyId => ErrorKind::NotFound,
+            Self::CryptoFailure | Self::InvalidConfig(_) => ErrorKind::Internal,
+        }
+    }
 }

@@ -12,6 +12,7 @@
 //! [`TokenVerifier`](super::TokenVerifier); the token type is checked only when configured
 //! (providers differ: `JWT`, `at+jwt`).
 
+use crate::ErrorKind;
 use std::collections::HashMap;
 use std::fmt;
 use std::marker::PhantomData;
@@ -39,6 +40,20 @@ use super::verifier::{MAX_LEEWAY, accepted_algorithm, verify_signature};
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("JWKS fetch failed: {0}")]
 pub struct JwksFetchError(pub String);
+
+impl JwksFetchError {
+    /// What kind of failure this is, for mapping to a response in one place
+    /// (see [`ErrorKind`]).
+    ///
+    /// ```
+    /// use agency_auth::ErrorKind;
+    /// use agency_auth::tokens::JwksFetchError;
+    /// assert_eq!(JwksFetchError("timed out".into()).kind(), ErrorKind::Unavailable);
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        ErrorKind::Unavailable
+    }
+}
 
 /// Fetches one provider's JWKS document. The fetcher is built with its URL; the verifier never
 /// passes one, so no token can choose where keys come from.

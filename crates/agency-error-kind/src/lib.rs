@@ -1,16 +1,23 @@
-//! The classifier every error of this crate maps into, so an HTTP layer decides the status of any
-//! error in one table instead of matching every variant (as axum's rejections know their status).
+//! The classifier every error of the agency crates maps into, so an HTTP layer decides the status
+//! of any error in one table instead of matching every variant (as axum's rejections know their
+//! status).
+//!
+//! A crate of its own so that `agency-auth`, `agency-rbac`, `agency-audit` and `agency-ratelimit`
+//! share one vocabulary without depending on each other; each re-exports [`ErrorKind`] at its
+//! root, so users never need to name this crate.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 use std::fmt;
 
 /// What kind of failure an error is, in the vocabulary shared by the workspace's crates
 /// (`docs/architecture.md`, "Errors").
 ///
-/// Each public error type of this crate has a `kind()` method returning one of these. The HTTP
-/// answers in the comments are what `agency-tower` gives; other callers may map differently.
+/// Each public error type of the agency crates has a `kind()` method returning one of these. The
+/// HTTP answers in the comments are what `agency-tower` gives; other callers may map differently.
 ///
 /// ```
-/// use agency_auth::ErrorKind;
+/// use agency_error_kind::ErrorKind;
 ///
 /// assert_eq!(ErrorKind::CredentialRefused.to_string(), "credential refused");
 /// assert!(ErrorKind::Unavailable.is_retryable());
