@@ -81,3 +81,37 @@ pub async fn verify(
     store.feed_verifier(&mut verifier).await?;
     Ok(verifier.finish())
 }
+
+/// [`verify`] in strict mode ([`ChainVerifier::strict`]): also reports, as `stale`, every
+/// stream that is neither closed by a clean shutdown nor checkpointed within `max_age` of now,
+/// so a tail cut together with its checkpoints, or an event appended after a close whose
+/// checkpoint was deleted too, does not verify. What the CLI and the server use.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use agency_audit::{AuditEvent, AuditWriter, WriterConfig, sink::MemoryStore};
+/// use agency_audit::chain::CheckpointSigner;
+/// use std::{sync::Arc, time::Duration};
+/// let store = Arc::new(MemoryStore::new());
+/// let signer = CheckpointSigner::ed25519_from_bytes(&[1u8; 32]);
+/// let key = signer.verifier();
+/// let config = WriterConfig::default().checkpoints(store.clone(), signer, Duration::from_secs(10));
+/// let writer = AuditWriter::spawn(store.clone(), config).unwrap();
+/// writer.record_durable(AuditEvent::builder("auth.login").build()).await.unwrap();
+/// writer.shutdown().await.unwrap(); // signs the stream's close
+/// let report = agency_audit::verify_strict(store.as_ref(), store.as_ref(), &key, time::Duration::minutes(1)).await.unwrap();
+/// assert!(report.ok, "{report:?}");
+/// # });
+/// ```
+pub async fn verify_strict(
+    store: &(impl AuditStore + ?Sized),
+    checkpoints: &(impl CheckpointStore + ?Sized),
+    key: &CheckpointVerifier,
+    max_age: time::Duration,
+) -> Result<VerifyReport, AuditError> {
+    let cps = checkpoints.load_checkpoints().await?;
+    let now = time::OffsetDateTime::now_utc();
+    let mut verifier = ChainVerifier::new(key, cps).strict(now, max_age);
+    store.feed_verifier(&mut verifier).await?;
+    Ok(verifier.finish())
+}

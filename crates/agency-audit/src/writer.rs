@@ -84,7 +84,7 @@ pub struct WriterConfig {
     /// Checkpoint store and signer; without them no checkpoints are written.
     pub checkpoints: Option<(Arc<dyn CheckpointStore>, CheckpointSigner)>,
     /// Interval between checkpoints (default 10 s). A tick on which the durable head has not
-    /// moved since the last checkpoint writes none.
+    /// moved since the last checkpoint writes a heartbeat in place of the previous one instead.
     pub checkpoint_interval: Duration,
     /// How many times a failing batch is retried during shutdown before it is given up.
     pub shutdown_retries: u32,
@@ -187,8 +187,10 @@ pub struct WriterStats {
     pub dropped_by_class: Vec<(String, u64)>,
     /// Failed batch writes (each retry counts).
     pub sink_failures: u64,
-    /// Checkpoints written.
+    /// Checkpoints written (heads and the close; heartbeats are counted apart).
     pub checkpoints: u64,
+    /// Heartbeats written, each in place of the previous one.
+    pub heartbeats: u64,
     /// Events given up at shutdown because the sink kept failing.
     pub lost_at_shutdown: u64,
 }
@@ -200,6 +202,7 @@ struct Counters {
     dropped: AtomicU64,
     sink_failures: AtomicU64,
     checkpoints: AtomicU64,
+    heartbeats: AtomicU64,
     lost: AtomicU64,
 }
 
@@ -381,8 +384,8 @@ impl AuditWriter {
         }
     }
 
-    /// Stops accepting events, commits everything queued, writes a final checkpoint (when the
-    /// head moved since the last one) and waits
+    /// Stops accepting events, commits everything queued, writes the stream's signed
+    /// [`Close`](CheckpointKind::Close) checkpoint (when checkpoints are configured) and waits
     /// for the writer task. Calling it again is harmless.
     pub async fn shutdown(&self) -> Result<(), AuditError> {
         // Set first, so a commit stuck retrying against a dead sink gives up after
@@ -432,6 +435,7 @@ impl AuditWriter {
             dropped_by_class,
             sink_failures: c.sink_failures.load(Ordering::Relaxed),
             checkpoints: c.checkpoints.load(Ordering::Relaxed),
+            heartbeats: c.heartbeats.load(Ordering::Relaxed),
             lost_at_shutdown: c.lost.load(Ordering::Relaxed),
         }
     }
@@ -525,7 +529,9 @@ impl WriterTask {
                 )));
             }
         }
-        self.checkpoint().await;
+        // A clean end: the signed close says nothing may follow this head, so an event
+        // appended to the stream later (with a correct chain hash) is reported.
+        self.write_checkpoint(CheckpointKind::Close).await;
         result
     }
 
@@ -558,21 +564,42 @@ impl WriterTask {
         }
     }
 
+    /// On the writer's schedule: a [`Head`](CheckpointKind::Head) checkpoint when the durable
+    /// head moved since the last one, otherwise a [`Heartbeat`](CheckpointKind::Heartbeat) in
+    /// place of the previous heartbeat. Either way the newest checkpoint of an open stream is
+    /// never older than one interval (plus a failing store's retries), which is what lets a
+    /// strict verifier tell an idle stream from one whose tail was cut.
     async fn checkpoint(&mut self) {
+        let kind = if self.checkpointed == Some(self.committed) {
+            CheckpointKind::Heartbeat
+        } else {
+            CheckpointKind::Head
+        };
+        self.write_checkpoint(kind).await;
+    }
+
+    async fn write_checkpoint(&mut self, kind: CheckpointKind) {
         let Some((store, signer)) = &self.checkpoints else {
             return;
         };
-        if self.checkpointed == Some(self.committed) {
-            return;
-        }
         let cp = Checkpoint {
-            kind: CheckpointKind::Head,
+            kind,
             stream: self.stream,
             seq: self.committed.0,
             hash: self.committed.1,
             time: crate::event::normalize_timestamp(OffsetDateTime::now_utc()),
         };
-        match store.append_checkpoint(&signer.sign(cp)).await {
+        let signed = signer.sign(cp);
+        let stored = match kind {
+            CheckpointKind::Heartbeat => store.put_heartbeat(&signed).await,
+            CheckpointKind::Head | CheckpointKind::Anchor | CheckpointKind::Close => {
+                store.append_checkpoint(&signed).await
+            }
+        };
+        match stored {
+            Ok(()) if kind == CheckpointKind::Heartbeat => {
+                self.counters.heartbeats.fetch_add(1, Ordering::Relaxed);
+            }
             Ok(()) => {
                 self.counters.checkpoints.fetch_add(1, Ordering::Relaxed);
                 self.checkpointed = Some(self.committed);
@@ -580,6 +607,7 @@ impl WriterTask {
             Err(e) => {
                 tracing::warn!(
                     error = &e as &dyn std::error::Error,
+                    kind = kind.as_str(),
                     "audit checkpoint write failed; will retry at the next tick"
                 )
             }

@@ -211,3 +211,46 @@ async fn verify_sqlite_database_url() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["first_break"]["kind"], "truncated");
 }
+
+/// Strict mode is the default: with the close checkpoint deleted, the stream looks open, and
+/// its newest checkpoint is older than the (here zero) maximum age, so the tail cannot be
+/// vouched for. `--lenient` skips that check (the positive control).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_is_strict_unless_told_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    let sink = JsonlSink::new(&logs, "audit", Rotation::default()).unwrap();
+    let cp_path = dir.path().join("cp.jsonl");
+    let cps: Arc<dyn CheckpointStore> = Arc::new(JsonlCheckpointStore::new(&cp_path));
+    common::fill(sink, cps, 5).await;
+    let text = std::fs::read_to_string(&cp_path).unwrap();
+    assert!(text.contains("\"kind\":\"close\""), "{text}");
+    let without_close: String = text
+        .lines()
+        .filter(|l| !l.contains("\"kind\":\"close\""))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&cp_path, without_close).unwrap();
+    let run = |extra: &[&str]| {
+        bin()
+            .args(["verify", "--jsonl"])
+            .arg(&logs)
+            .arg("--checkpoints")
+            .arg(&cp_path)
+            .args(["--public-key", &public_hex()])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--max-age-secs", "0"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["first_break"]["kind"], "stale");
+    let out = run(&["--max-age-secs", "0", "--lenient"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

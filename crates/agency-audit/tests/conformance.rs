@@ -15,6 +15,20 @@ async fn memory_backend_refuses_a_forged_row_at_the_next_seq() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_backend_heartbeats_replace_each_other() {
+    common::heartbeats_replace_each_other(Arc::new(MemoryStore::new())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jsonl_backend_heartbeats_replace_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("checkpoints.jsonl");
+    common::heartbeats_replace_each_other(Arc::new(JsonlCheckpointStore::new(&path))).await;
+    // The file a CLI is pointed at reads the heartbeats too.
+    assert_eq!(JsonlCheckpointStore::read(&path).unwrap().len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_backend_conforms() {
     let store = Arc::new(MemoryStore::new());
     common::conformance(store.clone(), store.clone()).await;
@@ -117,6 +131,12 @@ mod sqlite {
                 .await
                 .unwrap(),
         )
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_backend_heartbeats_replace_each_other() {
+        let dir = tempfile::tempdir().unwrap();
+        common::heartbeats_replace_each_other(open(&dir).await).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -252,6 +272,21 @@ mod postgres {
             .await
             .unwrap();
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_backend_heartbeats_replace_each_other() {
+        let Some(url) = common::database_url() else {
+            return;
+        };
+        let schema = Schema::new(url.clone());
+        let store = Arc::new(
+            PostgresAuditStore::connect(&url, Some(&schema.name))
+                .await
+                .unwrap(),
+        );
+        common::heartbeats_replace_each_other(store).await;
+        schema.drop().await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,5 +1,6 @@
 //! Writer behaviour: group commit, overflow and sink-failure policies, shutdown flush,
-//! checkpoints while idle, and chain consistency under concurrency.
+//! checkpoints and heartbeats while idle, the signed close and what strict verification makes
+//! of appended and cut tails, and chain consistency under concurrency.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -8,7 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use agency_audit::sink::{AuditSink, CheckpointStore, MemoryStore};
+use agency_audit::chain::{BreakKind, ChainVerifier, CheckpointKind, SignedCheckpoint, chain_hash};
+use agency_audit::sink::{AuditSink, AuditStore, CheckpointStore, MemoryStore};
 use agency_audit::{
     AuditError, AuditEvent, AuditWriter, OverflowPolicy, RecordOutcome, RecordedEvent, WriterConfig,
 };
@@ -172,9 +174,11 @@ async fn shutdown_flushes_everything_queued() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn checkpoints_follow_the_head_and_stop_while_idle() {
-    // An idle writer must not add a checkpoint per tick: every verify reads them all, so
-    // verification cost would grow with idle time instead of with events.
+async fn checkpoints_follow_the_head_and_idle_heartbeats_replace_each_other() {
+    // An idle writer must not pile up checkpoints: every verify reads them all, so
+    // verification cost would grow with idle time instead of with events. It keeps one
+    // heartbeat per stream instead, re-signed each tick, so strict verification can tell an
+    // idle stream from a cut one.
     let store = Arc::new(MemoryStore::new());
     let cps: Arc<dyn CheckpointStore> = store.clone();
     let config =
@@ -183,23 +187,170 @@ async fn checkpoints_follow_the_head_and_stop_while_idle() {
     writer.record_durable(ev("auth.login")).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await; // about 15 idle ticks
     let loaded = store.load_checkpoints().await.unwrap();
-    let at_head: Vec<_> = loaded.iter().filter(|c| c.checkpoint.seq == 1).collect();
-    assert_eq!(
-        at_head.len(),
-        1,
-        "idle ticks wrote {} checkpoints",
-        loaded.len()
-    );
-    assert!(loaded.len() <= 2, "{} checkpoints", loaded.len()); // at most one of the empty chain
+    let heads = |cps: &[SignedCheckpoint], seq| {
+        cps.iter()
+            .filter(|c| c.checkpoint.kind == CheckpointKind::Head && c.checkpoint.seq == seq)
+            .count()
+    };
+    let heartbeats = |cps: &[SignedCheckpoint]| {
+        cps.iter()
+            .filter(|c| c.checkpoint.kind == CheckpointKind::Heartbeat)
+            .count()
+    };
+    assert_eq!(heads(&loaded, 1), 1, "idle ticks wrote {loaded:?}");
+    assert_eq!(heartbeats(&loaded), 1, "heartbeats piled up: {loaded:?}");
+    assert!(loaded.len() <= 3, "{} checkpoints", loaded.len()); // empty chain, head, heartbeat
+    assert!(writer.stats().heartbeats >= 5, "{:?}", writer.stats());
     assert!(loaded.iter().all(|c| common::verifier().verify(c)));
 
     // Positive control: when the head moves, the next tick vouches for it.
     writer.record_durable(ev("auth.logout")).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let loaded = store.load_checkpoints().await.unwrap();
-    assert_eq!(loaded.last().unwrap().checkpoint.seq, 2);
-    assert_eq!(loaded.iter().filter(|c| c.checkpoint.seq == 2).count(), 1);
+    assert_eq!(heads(&loaded, 2), 1);
+    assert_eq!(heartbeats(&loaded), 1);
+    let key = common::verifier();
+    let strict = agency_audit::verify_strict(
+        store.as_ref(),
+        store.as_ref(),
+        &key,
+        time::Duration::seconds(5),
+    )
+    .await
+    .unwrap();
+    assert!(
+        strict.ok,
+        "an idle open stream with a fresh heartbeat: {strict:?}"
+    );
     writer.shutdown().await.unwrap();
+    let loaded = store.load_checkpoints().await.unwrap();
+    let close = loaded.last().unwrap().checkpoint;
+    assert_eq!((close.kind, close.seq), (CheckpointKind::Close, 2));
+}
+
+/// The attack: after a clean shutdown, append a forged event with a correct chain hash (the
+/// chain hash is unkeyed, so anyone with write access can compute it). The signed close
+/// reports it at once, in every mode; with the close deleted as well, strict mode reports the
+/// stream as stale once the newest checkpoint is older than the maximum age. The positive
+/// control: the untouched log verifies strictly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_appended_after_a_clean_shutdown_is_reported() {
+    let store = Arc::new(MemoryStore::new());
+    let config = WriterConfig::default().checkpoints(
+        store.clone(),
+        common::signer(),
+        Duration::from_secs(60),
+    );
+    let writer = AuditWriter::spawn(store.clone(), config).unwrap();
+    let mut last = None;
+    for i in 0..5 {
+        last = Some(
+            writer
+                .record_durable(common::sample_event(i))
+                .await
+                .unwrap(),
+        );
+    }
+    writer.shutdown().await.unwrap();
+    let key = common::verifier();
+    let max_age = time::Duration::minutes(5);
+    let clean = agency_audit::verify_strict(store.as_ref(), store.as_ref(), &key, max_age)
+        .await
+        .unwrap();
+    assert!(clean.ok, "{clean:?}");
+
+    let last = last.unwrap();
+    let forged_event = ev("user.role_change");
+    let forged = RecordedEvent {
+        stream: writer.stream(),
+        seq: last.seq + 1,
+        hash: chain_hash(&last.hash, &writer.stream(), last.seq + 1, &forged_event),
+        event: forged_event,
+    };
+    store
+        .write_batch(std::slice::from_ref(&forged))
+        .await
+        .unwrap();
+    for report in [
+        agency_audit::verify(store.as_ref(), store.as_ref(), &key)
+            .await
+            .unwrap(),
+        agency_audit::verify_strict(store.as_ref(), store.as_ref(), &key, max_age)
+            .await
+            .unwrap(),
+    ] {
+        let b = report.first_break.expect("the forged append verified");
+        assert_eq!((b.kind, b.seq), (BreakKind::AfterClose, Some(6)));
+    }
+
+    // The attacker deletes the close too: the stream now looks open, with its newest
+    // checkpoint as old as the shutdown. Strict mode reports it once that is past the maximum
+    // age (here: verified as if an hour later).
+    let without_close: Vec<_> = store
+        .load_checkpoints()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.checkpoint.kind != CheckpointKind::Close)
+        .collect();
+    let an_hour_later = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+    let mut strict = ChainVerifier::new(&key, without_close.clone()).strict(an_hour_later, max_age);
+    store.feed_verifier(&mut strict).await.unwrap();
+    assert_eq!(strict.finish().first_break.unwrap().kind, BreakKind::Stale);
+    // The lenient verifier cannot tell: the documented gap strict mode closes.
+    let mut lenient = ChainVerifier::new(&key, without_close);
+    store.feed_verifier(&mut lenient).await.unwrap();
+    assert!(lenient.finish().ok);
+}
+
+/// The attack: cut the last events together with the checkpoints that cover them. The
+/// remaining log is a consistent prefix, so only strict mode's freshness can report it; while
+/// the writer runs, its next heartbeat names the real head and reports the cut as truncation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tail_cut_with_its_checkpoints_is_reported() {
+    let store = Arc::new(MemoryStore::new());
+    let config = WriterConfig::default().checkpoints(
+        store.clone(),
+        common::signer(),
+        Duration::from_millis(20),
+    );
+    let writer = AuditWriter::spawn(store.clone(), config).unwrap();
+    for i in 0..3 {
+        writer
+            .record_durable(common::sample_event(i))
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let prefix = store.load_checkpoints().await.unwrap();
+    for i in 3..6 {
+        writer
+            .record_durable(common::sample_event(i))
+            .await
+            .unwrap();
+    }
+    writer.shutdown().await.unwrap();
+    let key = common::verifier();
+    // The cut: events 4..=6 and every checkpoint written after the first three events.
+    store.with_events_mut(|e| e.truncate(3)).unwrap();
+    let prefix: Vec<_> = prefix
+        .into_iter()
+        .filter(|c| c.checkpoint.kind != CheckpointKind::Heartbeat)
+        .collect();
+    assert!(prefix.iter().any(|c| c.checkpoint.seq == 3));
+    let mut lenient = ChainVerifier::new(&key, prefix.clone());
+    store.feed_verifier(&mut lenient).await.unwrap();
+    assert!(lenient.finish().ok, "the lenient verifier cannot tell");
+    let an_hour_later = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+    let mut strict =
+        ChainVerifier::new(&key, prefix).strict(an_hour_later, time::Duration::minutes(5));
+    store.feed_verifier(&mut strict).await.unwrap();
+    assert_eq!(strict.finish().first_break.unwrap().kind, BreakKind::Stale);
+    // Without the cut checkpoints removed, the close names seq 6: truncation, at once.
+    let report = agency_audit::verify(store.as_ref(), store.as_ref(), &key)
+        .await
+        .unwrap();
+    assert_eq!(report.first_break.unwrap().kind, BreakKind::Truncated);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

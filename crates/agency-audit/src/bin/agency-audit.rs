@@ -8,8 +8,9 @@
 //! agency-audit keygen --out checkpoint.key
 //! ```
 //!
-//! `verify` prints `{ok, checked, first_break?}` as JSON and exits 0 when the log verifies,
-//! 1 on a break, 2 when the log or keys cannot be read.
+//! `verify` runs in strict mode (every stream closed or checkpointed within `--max-age-secs`,
+//! default 300; `--lenient` skips that), prints `{ok, checked, first_break?}` as JSON and exits
+//! 0 when the log verifies, 1 on a break, 2 when the log or keys cannot be read.
 #![forbid(unsafe_code)]
 // A command-line tool talks to its user on stdout.
 #![allow(clippy::print_stdout)]
@@ -74,6 +75,31 @@ struct VerifyArgs {
     /// File holding the HMAC-SHA256 checkpoint key in hex.
     #[arg(long, group = "key")]
     hmac_key_file: Option<PathBuf>,
+    /// Strict mode's maximum age, in seconds, of an open stream's newest checkpoint (its
+    /// writer re-signs its head every checkpoint interval, 10 s by default). An open stream
+    /// with an older newest checkpoint is reported as `stale`: its tail may have been cut.
+    #[arg(long, default_value_t = 300)]
+    max_age_secs: u64,
+    /// Skip strict mode's freshness check (for logs copied away from their writers, or
+    /// writers known to have crashed): tail cuts that took their checkpoints along, and events
+    /// appended after a deleted close, then go unreported.
+    #[arg(long)]
+    lenient: bool,
+}
+
+impl VerifyArgs {
+    fn chain_verifier(
+        &self,
+        key: &CheckpointVerifier,
+        checkpoints: Vec<SignedCheckpoint>,
+    ) -> ChainVerifier {
+        let verifier = ChainVerifier::new(key, checkpoints);
+        if self.lenient {
+            return verifier;
+        }
+        let max_age = time::Duration::seconds(i64::try_from(self.max_age_secs).unwrap_or(i64::MAX));
+        verifier.strict(time::OffsetDateTime::now_utc(), max_age)
+    }
 }
 
 fn main() -> ExitCode {
@@ -139,7 +165,7 @@ async fn verify(args: VerifyArgs) -> Result<VerifyReport, AuditError> {
         None => None,
     };
     if let Some(url) = &args.database_url {
-        return verify_database(url, args.schema.as_deref(), &key, file_checkpoints).await;
+        return verify_database(&args, url, &key, file_checkpoints).await;
     }
     if args.jsonl.is_empty() {
         return Err(AuditError::InvalidConfig("give --jsonl or --database-url"));
@@ -147,7 +173,7 @@ async fn verify(args: VerifyArgs) -> Result<VerifyReport, AuditError> {
     let Some(checkpoints) = file_checkpoints else {
         return Err(AuditError::InvalidConfig("--jsonl needs --checkpoints"));
     };
-    let mut verifier = ChainVerifier::new(&key, checkpoints);
+    let mut verifier = args.chain_verifier(&key, checkpoints);
     let mut files = Vec::new();
     for path in &args.jsonl {
         if path.is_dir() {
@@ -163,6 +189,7 @@ async fn verify(args: VerifyArgs) -> Result<VerifyReport, AuditError> {
 }
 
 async fn run<S: AuditStore + CheckpointStore>(
+    args: &VerifyArgs,
     store: &S,
     key: &CheckpointVerifier,
     checkpoints: Option<Vec<SignedCheckpoint>>,
@@ -171,23 +198,24 @@ async fn run<S: AuditStore + CheckpointStore>(
         Some(c) => c,
         None => store.load_checkpoints().await?,
     };
-    let mut verifier = ChainVerifier::new(key, checkpoints);
+    let mut verifier = args.chain_verifier(key, checkpoints);
     store.feed_verifier(&mut verifier).await?;
     Ok(verifier.finish())
 }
 
 async fn verify_database(
+    args: &VerifyArgs,
     url: &str,
-    schema: Option<&str>,
     key: &CheckpointVerifier,
     checkpoints: Option<Vec<SignedCheckpoint>>,
 ) -> Result<VerifyReport, AuditError> {
-    let _ = (&schema, &checkpoints, &key);
+    let schema = args.schema.as_deref();
+    let _ = (&schema, &checkpoints, &key, &args);
     if url.starts_with("sqlite:") {
         #[cfg(feature = "sqlite")]
         {
             let store = agency_audit::sink::SqliteAuditStore::connect_existing(url).await?;
-            return run(&store, key, checkpoints).await;
+            return run(args, &store, key, checkpoints).await;
         }
         #[cfg(not(feature = "sqlite"))]
         return Err(AuditError::InvalidConfig(
@@ -198,7 +226,7 @@ async fn verify_database(
         #[cfg(feature = "postgres")]
         {
             let store = agency_audit::sink::PostgresAuditStore::connect(url, schema).await?;
-            return run(&store, key, checkpoints).await;
+            return run(args, &store, key, checkpoints).await;
         }
         #[cfg(not(feature = "postgres"))]
         return Err(AuditError::InvalidConfig(

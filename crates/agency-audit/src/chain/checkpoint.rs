@@ -23,22 +23,45 @@ use crate::AuditError;
 use crate::event::StreamId;
 
 /// Why a checkpoint was written.
+///
+/// ```
+/// use agency_audit::chain::CheckpointKind;
+/// assert_eq!(CheckpointKind::parse("close"), Some(CheckpointKind::Close));
+/// assert_eq!(CheckpointKind::Heartbeat.as_str(), "heartbeat");
+/// assert_eq!(CheckpointKind::parse("Head"), None);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckpointKind {
-    /// The head of the stream at a point in time (periodic, at shutdown).
+    /// The head of the stream after it moved (written on the writer's schedule).
     Head,
     /// A purge anchor: events up to `seq` were removed by retention and the remaining chain
     /// starts from `hash`.
     Anchor,
+    /// The head of an idle stream, re-signed on the writer's schedule so a verifier can tell an
+    /// idle open stream from one whose tail (and newest checkpoints) were cut. A store keeps
+    /// one per stream: each replaces the previous ([`CheckpointStore::put_heartbeat`](crate::sink::CheckpointStore::put_heartbeat)).
+    Heartbeat,
+    /// The stream was closed by a clean shutdown at `seq`: nothing may follow it.
+    Close,
 }
 
 impl CheckpointKind {
-    fn as_str(self) -> &'static str {
+    /// The name stored and signed for this kind.
+    pub fn as_str(self) -> &'static str {
         match self {
             CheckpointKind::Head => "head",
             CheckpointKind::Anchor => "anchor",
+            CheckpointKind::Heartbeat => "heartbeat",
+            CheckpointKind::Close => "close",
         }
+    }
+
+    /// The kind stored under `name`, if any.
+    pub fn parse(name: &str) -> Option<Self> {
+        [Self::Head, Self::Anchor, Self::Heartbeat, Self::Close]
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
     }
 }
 

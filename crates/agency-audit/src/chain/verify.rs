@@ -15,10 +15,25 @@
 //! | the tail cut off | `truncated` (the latest valid checkpoint names a `seq` beyond the last event) |
 //! | history rewritten with recomputed hashes | `checkpoint_mismatch` |
 //! | a checkpoint forged or altered | `bad_checkpoint` |
+//! | an event appended (with a correct chain hash) after a clean shutdown | `after_close` |
+//! | the same, with the close checkpoint deleted too | `stale` (strict mode), once the newest remaining checkpoint is older than the maximum age |
+//! | the tail cut together with the checkpoints that cover it | `stale` (strict mode), as above |
+//!
+//! # Strict mode
+//!
+//! Without checkpoints for the newest events, a verifier cannot tell "nothing happened since"
+//! from "what happened since was cut". [`ChainVerifier::strict`] closes that gap with time: a
+//! writer signs a checkpoint of its head every interval (a heartbeat, replaced in place, while it
+//! is idle) and a [`Close`](super::CheckpointKind::Close) at a clean shutdown, so every stream is
+//! either closed or has a checkpoint younger than the maximum age. A stream that is neither, or
+//! that has events and no checkpoint at all, is reported as `stale`. A writer that crashed is
+//! reported the same way: its last events are exactly the ones nobody can vouch for. The CLI and
+//! the server verify in strict mode.
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
 
 use super::{ChainHash, CheckpointKind, CheckpointVerifier, SignedCheckpoint, chain_hash};
 use crate::event::{RecordedEvent, StreamId};
@@ -41,6 +56,11 @@ pub enum BreakKind {
     BadCheckpoint,
     /// A stored record could not be decoded.
     Malformed,
+    /// An event follows its stream's signed close: appended after a clean shutdown.
+    AfterClose,
+    /// Strict mode: an open stream's newest checkpoint is older than the maximum age (or it has
+    /// none), so its tail may have been cut together with the checkpoints that covered it.
+    Stale,
 }
 
 /// The first break found.
@@ -77,6 +97,17 @@ struct StreamCheckpoints {
     hashes: HashMap<u64, ChainHash>,
     anchors: BTreeMap<u64, ChainHash>,
     max_seq: u64,
+    /// The lowest seq a signed close names.
+    closed_at: Option<u64>,
+    /// The time of the newest checkpoint of any kind.
+    newest: Option<OffsetDateTime>,
+}
+
+/// What strict mode requires of every stream.
+#[derive(Debug, Clone, Copy)]
+struct Freshness {
+    now: OffsetDateTime,
+    max_age: Duration,
 }
 
 struct StreamState {
@@ -104,6 +135,7 @@ pub struct ChainVerifier {
     checked: u64,
     position: u64,
     first_break: Option<ChainBreak>,
+    freshness: Option<Freshness>,
 }
 
 impl std::fmt::Debug for ChainVerifier {
@@ -129,6 +161,7 @@ impl ChainVerifier {
             checked: 0,
             position: 0,
             first_break: None,
+            freshness: None,
         };
         for (i, cp) in checkpoints.into_iter().enumerate() {
             if !key.verify(&cp) {
@@ -146,6 +179,10 @@ impl ChainVerifier {
             let c = cp.checkpoint;
             let entry = v.checkpoints.entry(c.stream).or_default();
             entry.max_seq = entry.max_seq.max(c.seq);
+            entry.newest = entry.newest.max(Some(c.time));
+            if c.kind == CheckpointKind::Close {
+                entry.closed_at = Some(entry.closed_at.map_or(c.seq, |s| s.min(c.seq)));
+            }
             if c.seq > 0 {
                 entry.hashes.insert(c.seq, c.hash);
             }
@@ -154,6 +191,36 @@ impl ChainVerifier {
             }
         }
         v
+    }
+
+    /// Strict mode, as of `now`: every stream must be closed or have a checkpoint at most
+    /// `max_age` old (see the module docs). Give the writer's checkpoint interval plus enough
+    /// slack for a store outage you tolerate; twice the interval plus a minute is a sound start.
+    ///
+    /// ```
+    /// use agency_audit::{AuditEvent, RecordedEvent, StreamId};
+    /// use agency_audit::chain::{ChainHash, ChainVerifier, Checkpoint, CheckpointKind, CheckpointSigner, chain_hash};
+    /// use time::{Duration, OffsetDateTime};
+    /// let signer = CheckpointSigner::ed25519_from_bytes(&[5u8; 32]);
+    /// let stream = StreamId::new();
+    /// let event = AuditEvent::builder("auth.login").build();
+    /// let hash = chain_hash(&ChainHash::GENESIS, &stream, 1, &event);
+    /// let record = RecordedEvent { stream, seq: 1, hash, event };
+    /// let now = OffsetDateTime::now_utc();
+    /// let old = signer.sign(Checkpoint { kind: CheckpointKind::Head, stream, seq: 1, hash, time: now - Duration::hours(1) });
+    /// // An open stream whose newest checkpoint is an hour old: its tail may have been cut.
+    /// let mut strict = ChainVerifier::new(&signer.verifier(), vec![old.clone()]).strict(now, Duration::minutes(5));
+    /// strict.push(&record);
+    /// assert!(!strict.finish().ok);
+    /// // The lenient verifier cannot tell.
+    /// let mut lenient = ChainVerifier::new(&signer.verifier(), vec![old]);
+    /// lenient.push(&record);
+    /// assert!(lenient.finish().ok);
+    /// ```
+    #[must_use]
+    pub fn strict(mut self, now: OffsetDateTime, max_age: Duration) -> Self {
+        self.freshness = Some(Freshness { now, max_age });
+        self
     }
 
     fn fail(
@@ -221,6 +288,12 @@ impl ChainVerifier {
                 }
             }
         };
+        if let Some(closed_at) = self.checkpoints.get(&stream).and_then(|c| c.closed_at)
+            && seq > closed_at
+        {
+            let detail = format!("seq {seq} follows the stream's signed close at seq {closed_at}");
+            return self.fail(BreakKind::AfterClose, Some(stream), Some(seq), detail);
+        }
         let computed = chain_hash(&prev, &stream, seq, &record.event);
         if computed != record.hash {
             return self.fail(
@@ -278,10 +351,51 @@ impl ChainVerifier {
                 self.fail(BreakKind::Truncated, Some(stream), Some(last + 1), detail);
             }
         }
+        if self.first_break.is_none()
+            && let Some(freshness) = self.freshness
+        {
+            self.check_freshness(freshness);
+        }
         VerifyReport {
             ok: self.first_break.is_none(),
             checked: self.checked,
             first_break: self.first_break,
+        }
+    }
+
+    /// Strict mode: the first stream (in stream order) that is neither closed nor recently
+    /// checkpointed.
+    fn check_freshness(&mut self, freshness: Freshness) {
+        let oldest_allowed = freshness.now - freshness.max_age;
+        let mut streams: Vec<StreamId> = self
+            .checkpoints
+            .keys()
+            .chain(self.streams.keys())
+            .copied()
+            .collect();
+        streams.sort();
+        streams.dedup();
+        for stream in streams {
+            let cps = self.checkpoints.get(&stream);
+            if cps.is_some_and(|c| c.closed_at.is_some()) {
+                continue;
+            }
+            let newest = cps.and_then(|c| c.newest);
+            if newest.is_some_and(|t| t >= oldest_allowed) {
+                continue;
+            }
+            let last = self.streams.get(&stream).map(|s| s.last_seq);
+            let detail = match newest {
+                Some(t) => format!(
+                    "open stream's newest checkpoint is from {t}, older than the maximum age {}: \
+                     its tail may have been cut, or its writer stopped without closing",
+                    freshness.max_age
+                ),
+                None => "no signed checkpoint covers this stream".to_owned(),
+            };
+            self.position += 1;
+            self.fail(BreakKind::Stale, Some(stream), last, detail);
+            return;
         }
     }
 }
@@ -400,6 +514,46 @@ mod tests {
             any::<usize>().prop_map(Tamper::Insert),
             any::<usize>().prop_map(Tamper::Duplicate),
         ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(100))]
+        /// Whatever is appended after a signed close (correct chain hashes included), it is
+        /// reported; without the appendix the closed log verifies, strictly, long after.
+        #[test]
+        fn anything_appended_after_a_close_is_reported(n in 1usize..20, extra in 1usize..5) {
+            let (mut e, mut c) = log(n);
+            let last = e.last().unwrap().clone();
+            c.push(signer().sign(Checkpoint {
+                kind: CheckpointKind::Close,
+                stream: last.stream,
+                seq: last.seq,
+                hash: last.hash,
+                time: OffsetDateTime::now_utc(),
+            }));
+            let much_later = OffsetDateTime::now_utc() + time::Duration::days(365);
+            let strict = |e: &[RecordedEvent]| {
+                let mut v = ChainVerifier::new(&signer().verifier(), c.clone())
+                    .strict(much_later, time::Duration::minutes(5));
+                for r in e {
+                    v.push(r);
+                }
+                v.finish()
+            };
+            prop_assert!(strict(&e).ok);
+            let mut prev = last.clone();
+            for i in 0..extra {
+                let mut forged = prev.clone();
+                forged.event.action = format!("forged.{i}");
+                forged.seq += 1;
+                forged.hash = chain_hash(&prev.hash, &forged.stream, forged.seq, &forged.event);
+                e.push(forged.clone());
+                prev = forged;
+            }
+            let report = verify(&e, &c);
+            prop_assert_eq!(report.first_break.unwrap().kind, BreakKind::AfterClose);
+            prop_assert_eq!(strict(&e).first_break.unwrap().kind, BreakKind::AfterClose);
+        }
     }
 
     proptest! {

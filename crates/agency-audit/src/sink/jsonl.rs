@@ -472,7 +472,8 @@ fn cut_torn_tail(f: &mut File) -> std::io::Result<u64> {
 }
 
 /// Checkpoints as JSON lines in their own file (keep it apart from the event files, ideally on
-/// other storage), appended with `fsync`.
+/// other storage), appended with `fsync`. Heartbeats, one per stream, live beside it in
+/// `<file>.heartbeats`, replaced as a whole (written to a temporary file, synced, renamed).
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -497,9 +498,16 @@ impl JsonlCheckpointStore {
         }
     }
 
-    /// Reads checkpoints from a file (a missing file holds none; an unterminated last line is
-    /// skipped as a torn write; any other bad line is an error).
+    /// Reads the checkpoints of a store at `path`: the file's, then the heartbeats beside it (a
+    /// missing file holds none; an unterminated last line is skipped as a torn write; any other
+    /// bad line is an error).
     pub fn read(path: &Path) -> Result<Vec<SignedCheckpoint>, AuditError> {
+        let mut checkpoints = Self::read_lines(path)?;
+        checkpoints.extend(Self::read_lines(&heartbeats_path(path))?);
+        Ok(checkpoints)
+    }
+
+    fn read_lines(path: &Path) -> Result<Vec<SignedCheckpoint>, AuditError> {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -519,6 +527,13 @@ impl JsonlCheckpointStore {
             })
             .collect()
     }
+}
+
+/// Where a checkpoint file's heartbeats live.
+fn heartbeats_path(checkpoints: &Path) -> PathBuf {
+    let mut name = checkpoints.as_os_str().to_owned();
+    name.push(".heartbeats");
+    PathBuf::from(name)
 }
 
 #[async_trait]
@@ -546,6 +561,45 @@ impl CheckpointStore for JsonlCheckpointStore {
         })
         .await
         .map_err(|e| AuditError::Sink(format!("checkpoint task: {e}")))?
+    }
+
+    async fn put_heartbeat(&self, heartbeat: &SignedCheckpoint) -> Result<(), AuditError> {
+        let heartbeat = heartbeat.clone();
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || -> Result<(), AuditError> {
+            let _guard = this.lock.lock().map_err(lock_err)?;
+            let path = heartbeats_path(&this.path);
+            let mut heartbeats = Self::read_lines(&path)?;
+            heartbeats.retain(|h| h.checkpoint.stream != heartbeat.checkpoint.stream);
+            heartbeats.push(heartbeat);
+            let mut text = Vec::new();
+            for h in &heartbeats {
+                serde_json::to_writer(&mut text, h)
+                    .map_err(|e| AuditError::Sink(format!("encode: {e}")))?;
+                text.push(b'\n');
+            }
+            let tmp = path.with_extension("heartbeats.tmp");
+            let mut opts = OpenOptions::new();
+            opts.create(true).write(true).truncate(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                opts.mode(0o600);
+            }
+            let mut f = opts.open(&tmp)?;
+            f.write_all(&text)?;
+            f.sync_data()?;
+            drop(f);
+            // The rename replaces the old file atomically: a crash leaves the old heartbeats or
+            // the new ones, never a mix.
+            std::fs::rename(&tmp, &path)?;
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::File::open(dir)?.sync_all()?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| AuditError::Sink(format!("heartbeat task: {e}")))?
     }
 
     async fn load_checkpoints(&self) -> Result<Vec<SignedCheckpoint>, AuditError> {

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use super::{AuditSink, AuditStore, CheckpointStore, PurgePoint};
 use crate::AuditError;
-use crate::chain::{ChainHash, ChainVerifier, SignedCheckpoint};
+use crate::chain::{ChainHash, ChainVerifier, CheckpointKind, SignedCheckpoint};
 use crate::event::RecordedEvent;
 use crate::query::{AuditPage, AuditQuery, TopK};
 
@@ -93,6 +93,15 @@ impl CheckpointStore for MemoryStore {
             .lock()
             .map_err(poisoned)?
             .push(checkpoint.clone());
+        Ok(())
+    }
+    async fn put_heartbeat(&self, heartbeat: &SignedCheckpoint) -> Result<(), AuditError> {
+        let mut checkpoints = self.checkpoints.lock().map_err(poisoned)?;
+        let stream = heartbeat.checkpoint.stream;
+        checkpoints.retain(|c| {
+            !(c.checkpoint.kind == CheckpointKind::Heartbeat && c.checkpoint.stream == stream)
+        });
+        checkpoints.push(heartbeat.clone());
         Ok(())
     }
     async fn load_checkpoints(&self) -> Result<Vec<SignedCheckpoint>, AuditError> {

@@ -66,7 +66,11 @@ pub trait AuditSink: Send + Sync + 'static {
 pub trait CheckpointStore: Send + Sync + 'static {
     /// Durably appends a checkpoint.
     async fn append_checkpoint(&self, checkpoint: &SignedCheckpoint) -> Result<(), AuditError>;
-    /// All stored checkpoints, oldest first.
+    /// Durably stores a [`Heartbeat`](crate::chain::CheckpointKind::Heartbeat) checkpoint in
+    /// place of the stream's previous heartbeat, atomically (the old one stays until the new one
+    /// is stored), so an idle writer keeps one heartbeat per stream instead of piling them up.
+    async fn put_heartbeat(&self, heartbeat: &SignedCheckpoint) -> Result<(), AuditError>;
+    /// All stored checkpoints, oldest first (heartbeats included).
     async fn load_checkpoints(&self) -> Result<Vec<SignedCheckpoint>, AuditError>;
 }
 
@@ -116,6 +120,9 @@ impl<T: AuditSink + ?Sized> AuditSink for Box<T> {
 impl<T: CheckpointStore + ?Sized> CheckpointStore for std::sync::Arc<T> {
     async fn append_checkpoint(&self, checkpoint: &SignedCheckpoint) -> Result<(), AuditError> {
         (**self).append_checkpoint(checkpoint).await
+    }
+    async fn put_heartbeat(&self, heartbeat: &SignedCheckpoint) -> Result<(), AuditError> {
+        (**self).put_heartbeat(heartbeat).await
     }
     async fn load_checkpoints(&self) -> Result<Vec<SignedCheckpoint>, AuditError> {
         (**self).load_checkpoints().await

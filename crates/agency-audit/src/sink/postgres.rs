@@ -425,25 +425,41 @@ impl AuditSink for PostgresAuditStore {
     }
 }
 
+async fn insert_checkpoint<'e, E>(executor: E, cp: &SignedCheckpoint) -> Result<(), AuditError>
+where
+    E: Executor<'e, Database = Postgres>,
+{
+    let c = &cp.checkpoint;
+    sqlx::query(
+        "INSERT INTO audit_checkpoints (kind, stream_id, seq, hash, time, alg, signature) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(c.kind.as_str())
+    .bind(c.stream.0)
+    .bind(sql_seq(c.seq)?)
+    .bind(c.hash.0.to_vec())
+    .bind(c.time)
+    .bind(cp.alg.as_str())
+    .bind(cp.signature.as_str())
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
 #[async_trait]
 impl CheckpointStore for PostgresAuditStore {
     async fn append_checkpoint(&self, cp: &SignedCheckpoint) -> Result<(), AuditError> {
-        let c = &cp.checkpoint;
-        sqlx::query(
-            "INSERT INTO audit_checkpoints (kind, stream_id, seq, hash, time, alg, signature) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(match c.kind {
-            CheckpointKind::Head => "head",
-            CheckpointKind::Anchor => "anchor",
-        })
-        .bind(c.stream.0)
-        .bind(sql_seq(c.seq)?)
-        .bind(c.hash.0.to_vec())
-        .bind(c.time)
-        .bind(cp.alg.as_str())
-        .bind(cp.signature.as_str())
-        .execute(&self.pool)
-        .await?;
+        insert_checkpoint(&self.pool, cp).await
+    }
+
+    async fn put_heartbeat(&self, heartbeat: &SignedCheckpoint) -> Result<(), AuditError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM audit_checkpoints WHERE kind = $1 AND stream_id = $2")
+            .bind(CheckpointKind::Heartbeat.as_str())
+            .bind(heartbeat.checkpoint.stream.0)
+            .execute(&mut *tx)
+            .await?;
+        insert_checkpoint(&mut *tx, heartbeat).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -453,11 +469,8 @@ impl CheckpointStore for PostgresAuditStore {
             .await?;
         rows.iter()
             .map(|row| {
-                let kind = match row.try_get::<String, _>(0)?.as_str() {
-                    "head" => CheckpointKind::Head,
-                    "anchor" => CheckpointKind::Anchor,
-                    _ => return Err(corrupt("checkpoint kind")),
-                };
+                let kind = CheckpointKind::parse(&row.try_get::<String, _>(0)?)
+                    .ok_or_else(|| corrupt("checkpoint kind"))?;
                 let seq: i64 = row.try_get(2)?;
                 Ok(SignedCheckpoint {
                     checkpoint: Checkpoint {

@@ -289,25 +289,41 @@ impl AuditSink for SqliteAuditStore {
     }
 }
 
+async fn insert_checkpoint<'e, E>(executor: E, cp: &SignedCheckpoint) -> Result<(), AuditError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+{
+    let c = &cp.checkpoint;
+    sqlx::query(
+        "INSERT INTO audit_checkpoints (kind, stream_id, seq, hash, time, alg, signature) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(c.kind.as_str())
+    .bind(c.stream.0.as_bytes().as_slice())
+    .bind(sql_seq(c.seq)?)
+    .bind(c.hash.0.as_slice())
+    .bind(i64::try_from(c.time.unix_timestamp_nanos()).map_err(|_| corrupt("time"))?)
+    .bind(cp.alg.as_str())
+    .bind(cp.signature.as_str())
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
 #[async_trait]
 impl CheckpointStore for SqliteAuditStore {
     async fn append_checkpoint(&self, cp: &SignedCheckpoint) -> Result<(), AuditError> {
-        let c = &cp.checkpoint;
-        sqlx::query(
-            "INSERT INTO audit_checkpoints (kind, stream_id, seq, hash, time, alg, signature) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(match c.kind {
-            CheckpointKind::Head => "head",
-            CheckpointKind::Anchor => "anchor",
-        })
-        .bind(c.stream.0.as_bytes().as_slice())
-        .bind(sql_seq(c.seq)?)
-        .bind(c.hash.0.as_slice())
-        .bind(i64::try_from(c.time.unix_timestamp_nanos()).map_err(|_| corrupt("time"))?)
-        .bind(cp.alg.as_str())
-        .bind(cp.signature.as_str())
-        .execute(&self.pool)
-        .await?;
+        insert_checkpoint(&self.pool, cp).await
+    }
+
+    async fn put_heartbeat(&self, heartbeat: &SignedCheckpoint) -> Result<(), AuditError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM audit_checkpoints WHERE kind = ? AND stream_id = ?")
+            .bind(CheckpointKind::Heartbeat.as_str())
+            .bind(heartbeat.checkpoint.stream.0.as_bytes().as_slice())
+            .execute(&mut *tx)
+            .await?;
+        insert_checkpoint(&mut *tx, heartbeat).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -317,11 +333,8 @@ impl CheckpointStore for SqliteAuditStore {
             .await?;
         rows.iter()
             .map(|row| {
-                let kind = match row.try_get::<String, _>(0)?.as_str() {
-                    "head" => CheckpointKind::Head,
-                    "anchor" => CheckpointKind::Anchor,
-                    _ => return Err(corrupt("checkpoint kind")),
-                };
+                let kind = CheckpointKind::parse(&row.try_get::<String, _>(0)?)
+                    .ok_or_else(|| corrupt("checkpoint kind"))?;
                 let seq: i64 = row.try_get(2)?;
                 let nanos: i64 = row.try_get(4)?;
                 Ok(SignedCheckpoint {

@@ -310,3 +310,52 @@ where
             == 5
     );
 }
+
+/// `put_heartbeat` keeps one heartbeat per stream, the newest, beside the appended checkpoints.
+pub(crate) async fn heartbeats_replace_each_other(store: Arc<dyn CheckpointStore>) {
+    use agency_audit::StreamId;
+    use agency_audit::chain::{ChainHash, Checkpoint, CheckpointKind};
+    let (a, b) = (StreamId::new(), StreamId::new());
+    let at = |kind, stream, seq, secs: i64| {
+        signer().sign(Checkpoint {
+            kind,
+            stream,
+            seq,
+            hash: ChainHash([u8::try_from(seq).unwrap(); 32]),
+            time: time::OffsetDateTime::from_unix_timestamp(1_700_000_000 + secs).unwrap(),
+        })
+    };
+    store
+        .append_checkpoint(&at(CheckpointKind::Head, a, 1, 0))
+        .await
+        .unwrap();
+    for secs in 1..=3 {
+        store
+            .put_heartbeat(&at(CheckpointKind::Heartbeat, a, 1, secs))
+            .await
+            .unwrap();
+    }
+    store
+        .put_heartbeat(&at(CheckpointKind::Heartbeat, b, 2, 9))
+        .await
+        .unwrap();
+    let loaded = store.load_checkpoints().await.unwrap();
+    let kinds: Vec<_> = loaded
+        .iter()
+        .map(|c| {
+            (
+                c.checkpoint.kind,
+                c.checkpoint.stream,
+                c.checkpoint.time.unix_timestamp(),
+            )
+        })
+        .collect();
+    assert_eq!(loaded.len(), 3, "{kinds:?}");
+    assert!(kinds.contains(&(CheckpointKind::Head, a, 1_700_000_000)));
+    assert!(
+        kinds.contains(&(CheckpointKind::Heartbeat, a, 1_700_000_003)),
+        "{kinds:?}"
+    );
+    assert!(kinds.contains(&(CheckpointKind::Heartbeat, b, 1_700_000_009)));
+    assert!(loaded.iter().all(|c| verifier().verify(c)));
+}
