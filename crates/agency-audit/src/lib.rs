@@ -16,15 +16,17 @@
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! use std::sync::Arc;
-//! use agency_audit::{ActorKind, AuditEvent, AuditWriter, WriterConfig, verify};
+//! use agency_audit::{ActorKind, AuditEvent, AuditWriter, WriterConfig, verify_strict};
 //! use agency_audit::chain::CheckpointSigner;
 //! use agency_audit::sink::MemoryStore;
 //!
 //! let store = Arc::new(MemoryStore::new());
+//! // Checkpoints in a store apart from the events (in production: other storage).
+//! let checkpoints = Arc::new(MemoryStore::new());
 //! let signer = CheckpointSigner::ed25519_from_bytes(&[1u8; 32]);
 //! let verifier = signer.verifier();
 //! let config = WriterConfig::default()
-//!     .checkpoints(store.clone(), signer, std::time::Duration::from_secs(10));
+//!     .checkpoints(checkpoints.clone(), signer, std::time::Duration::from_secs(10));
 //! let writer = AuditWriter::spawn(store.clone(), config).unwrap();
 //! writer.record_durable(
 //!     AuditEvent::builder("user.create")
@@ -38,7 +40,8 @@
 //!
 //! let stored = store.events();
 //! assert!(!serde_json::to_string(&stored).unwrap().contains("hunter2"));
-//! let report = verify(store.as_ref(), store.as_ref(), &verifier).await.unwrap();
+//! let max_age = time::Duration::minutes(5);
+//! let report = verify_strict(store.as_ref(), checkpoints.as_ref(), &verifier, max_age).await.unwrap();
 //! assert!(report.ok);
 //! # });
 //! ```
@@ -93,13 +96,14 @@ pub async fn verify(
 /// use agency_audit::chain::CheckpointSigner;
 /// use std::{sync::Arc, time::Duration};
 /// let store = Arc::new(MemoryStore::new());
+/// let checkpoints = Arc::new(MemoryStore::new()); // apart from the events
 /// let signer = CheckpointSigner::ed25519_from_bytes(&[1u8; 32]);
 /// let key = signer.verifier();
-/// let config = WriterConfig::default().checkpoints(store.clone(), signer, Duration::from_secs(10));
+/// let config = WriterConfig::default().checkpoints(checkpoints.clone(), signer, Duration::from_secs(10));
 /// let writer = AuditWriter::spawn(store.clone(), config).unwrap();
 /// writer.record_durable(AuditEvent::builder("auth.login").build()).await.unwrap();
 /// writer.shutdown().await.unwrap(); // signs the stream's close
-/// let report = agency_audit::verify_strict(store.as_ref(), store.as_ref(), &key, time::Duration::minutes(1)).await.unwrap();
+/// let report = agency_audit::verify_strict(store.as_ref(), checkpoints.as_ref(), &key, time::Duration::minutes(1)).await.unwrap();
 /// assert!(report.ok, "{report:?}");
 /// # });
 /// ```
