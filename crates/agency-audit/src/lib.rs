@@ -49,6 +49,7 @@
 #![forbid(unsafe_code)]
 
 pub mod chain;
+mod context;
 mod error;
 mod event;
 pub mod export;
@@ -61,6 +62,7 @@ mod writer;
 
 pub use agency_error_kind::ErrorKind;
 pub use chain::VerifyReport;
+pub use context::AuditContext;
 pub use error::AuditError;
 pub use event::{ActorKind, AuditEvent, AuditEventBuilder, RecordedEvent, StreamId};
 pub use query::{AuditPage, AuditQuery};

@@ -21,6 +21,7 @@ use tokio::task::JoinHandle;
 
 use crate::AuditError;
 use crate::chain::{ChainHash, Checkpoint, CheckpointKind, CheckpointSigner, chain_hash};
+use crate::context::AuditContext;
 use crate::event::{AuditEvent, RecordedEvent, StreamId};
 use crate::redact::Redactor;
 use crate::sink::{AuditSink, CheckpointStore};
@@ -369,6 +370,48 @@ impl AuditWriter {
     /// Redacts the event and enqueues it; returns at once (under `Block`, once there is room).
     pub async fn record(&self, event: AuditEvent) -> Result<RecordOutcome, AuditError> {
         self.enqueue(event, None).await
+    }
+
+    /// [`record`](Self::record) with the request's context filled into what the event leaves
+    /// unset (see [`AuditContext`]).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use std::sync::Arc;
+    /// use agency_audit::{AuditContext, AuditEvent, AuditWriter, WriterConfig, sink::MemoryStore};
+    /// let store = Arc::new(MemoryStore::new());
+    /// let writer = AuditWriter::spawn(store.clone(), WriterConfig::default()).unwrap();
+    /// let ctx = AuditContext::new().request_id("req-1");
+    /// let task = {
+    ///     let (writer, ctx) = (writer.clone(), ctx.clone());
+    ///     tokio::spawn(async move {
+    ///         writer.record_durable_in(&ctx, AuditEvent::builder("task.dispatch").build()).await
+    ///     })
+    /// };
+    /// task.await.unwrap().unwrap();
+    /// writer.record_in(&ctx, AuditEvent::builder("agent.update").build()).await.unwrap();
+    /// writer.shutdown().await.unwrap();
+    /// assert!(store.events().iter().all(|r| r.event.request_id.as_deref() == Some("req-1")));
+    /// # });
+    /// ```
+    pub async fn record_in(
+        &self,
+        context: &AuditContext,
+        mut event: AuditEvent,
+    ) -> Result<RecordOutcome, AuditError> {
+        context.apply(&mut event);
+        self.record(event).await
+    }
+
+    /// [`record_durable`](Self::record_durable) with the request's context filled into what the
+    /// event leaves unset (see [`AuditContext`]).
+    pub async fn record_durable_in(
+        &self,
+        context: &AuditContext,
+        mut event: AuditEvent,
+    ) -> Result<Receipt, AuditError> {
+        context.apply(&mut event);
+        self.record_durable(event).await
     }
 
     /// Redacts the event, enqueues it and returns once the batch holding it is durable.

@@ -452,3 +452,26 @@ async fn shutdown_gives_up_on_a_dead_sink_and_counts_the_loss() {
     assert!(result.is_err());
     assert_eq!(writer.stats().lost_at_shutdown, 4);
 }
+
+/// The context is filled in before redaction: a credential that reaches the log through it (a
+/// client that put a token in its User-Agent) is scrubbed like any other field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn context_fields_are_redacted_like_the_event_s_own() {
+    let store = Arc::new(MemoryStore::new());
+    let writer = AuditWriter::spawn(store.clone(), WriterConfig::default()).unwrap();
+    let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1MSJ9.c2lnbmF0dXJlc2lnbmF0dXJl";
+    let ctx = agency_audit::AuditContext::new()
+        .request_id("req-9")
+        .user_agent(format!("evil Bearer {jwt}"));
+    writer
+        .record_durable_in(&ctx, ev("agent.create"))
+        .await
+        .unwrap();
+    writer.shutdown().await.unwrap();
+    let stored = store.events();
+    let event = &stored[0].event;
+    assert_eq!(event.request_id.as_deref(), Some("req-9"));
+    let agent = event.user_agent.as_deref().unwrap();
+    assert!(!agent.contains(jwt), "{agent}");
+    assert!(agent.starts_with("evil"), "{agent}");
+}
