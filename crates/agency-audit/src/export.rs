@@ -171,7 +171,8 @@ impl Exporter {
     }
 
     /// Exports every event matching `query` (its `limit` and `cursor` are ignored), newest first;
-    /// returns how many were written.
+    /// returns how many were written. Reads one page at a time ([`Pages`]), so memory stays one
+    /// page whatever the size of the log.
     pub async fn export<S: AuditStore + ?Sized, W: Write>(
         &self,
         store: &S,
@@ -179,21 +180,88 @@ impl Exporter {
         out: &mut W,
     ) -> Result<u64, AuditError> {
         self.write_header(out)?;
-        let mut q = query.clone();
-        q.limit = Some(MAX_LIMIT);
-        q.cursor = None;
+        let mut whole = query.clone();
+        whole.limit = None;
+        whole.cursor = None;
+        let mut pages = Pages::new(store, &whole);
         let mut count = 0u64;
-        loop {
-            let page = store.query(&q).await?;
-            self.write_events(&page.events, out)?;
-            count += page.events.len() as u64;
-            match (page.next_cursor, page.events.last()) {
-                (Some(_), Some(last)) => q.cursor = Some(Cursor::after(last)),
-                _ => break,
-            }
+        while let Some(events) = pages.next_page().await? {
+            self.write_events(&events, out)?;
+            count += events.len() as u64;
         }
         out.flush()?;
         Ok(count)
+    }
+}
+
+/// Every event matching a query, one page at a time, newest first: for a streamed export, each
+/// page becomes one chunk of the response body, and the whole log is never in memory.
+///
+/// The query's `limit` is the page size (default and cap: the largest page the query allows);
+/// its cursor, if any, is where the first page starts. Each page continues with a keyset cursor
+/// after the previous page's last event, so events recorded meanwhile do not shift it.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use agency_audit::{AuditEvent, AuditQuery, AuditWriter, WriterConfig, export::Pages, sink::MemoryStore};
+/// let store = std::sync::Arc::new(MemoryStore::new());
+/// let writer = AuditWriter::spawn(store.clone(), WriterConfig::default()).unwrap();
+/// for i in 0..5 {
+///     writer.record_durable(AuditEvent::builder(format!("agent.create.{i}")).build()).await.unwrap();
+/// }
+/// let mut pages = Pages::new(store.as_ref(), &AuditQuery::new().limit(2));
+/// let mut sizes = Vec::new();
+/// while let Some(page) = pages.next_page().await.unwrap() {
+///     sizes.push(page.len());
+/// }
+/// assert_eq!(sizes, [2, 2, 1]);
+/// # });
+/// ```
+pub struct Pages<'a, S: AuditStore + ?Sized> {
+    store: &'a S,
+    query: AuditQuery,
+    done: bool,
+}
+
+impl<S: AuditStore + ?Sized> std::fmt::Debug for Pages<'_, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pages")
+            .field("query", &self.query)
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a, S: AuditStore + ?Sized> Pages<'a, S> {
+    /// The pages of `query` in `store`.
+    pub fn new(store: &'a S, query: &AuditQuery) -> Self {
+        let mut query = query.clone();
+        query.limit = Some(query.limit.map_or(MAX_LIMIT, |l| l.clamp(1, MAX_LIMIT)));
+        Self {
+            store,
+            query,
+            done: false,
+        }
+    }
+
+    /// The next page, or `None` after the last one (an empty result gives no page at all).
+    ///
+    /// # Errors
+    ///
+    /// The store's error; the iterator can be asked again (it resumes at the same page).
+    pub async fn next_page(&mut self) -> Result<Option<Vec<RecordedEvent>>, AuditError> {
+        if self.done {
+            return Ok(None);
+        }
+        let page = self.store.query(&self.query).await?;
+        match (&page.next_cursor, page.events.last()) {
+            (Some(_), Some(last)) => self.query.cursor = Some(Cursor::after(last)),
+            _ => self.done = true,
+        }
+        if page.events.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(page.events))
     }
 }
 

@@ -108,6 +108,20 @@ where
     assert!(!all.contains("hunter2") && !all.contains("k-123"));
     assert!(!all.contains('\u{1b}') && !all.contains("\r\nX-Injected"));
 
+    // The page iterator of streamed export: every event once, newest first, in pages of 7.
+    let mut pages = agency_audit::export::Pages::new(store.as_ref(), &AuditQuery::new().limit(7));
+    let mut streamed = Vec::new();
+    while let Some(page) = pages.next_page().await.unwrap() {
+        assert!(page.len() <= 7);
+        streamed.extend(page.into_iter().map(|r| (r.event.timestamp, r.event.id)));
+    }
+    assert_eq!(streamed.len(), n);
+    assert!(
+        streamed.windows(2).all(|w| w[0] > w[1]),
+        "not newest first, or a duplicate"
+    );
+    assert!(pages.next_page().await.unwrap().is_none());
+
     // Pagination: newest first, complete, no duplicates, across pages of 7.
     let mut seen = Vec::new();
     let mut q = AuditQuery::new().tenant("t1").limit(7);
