@@ -40,7 +40,7 @@
 //!
 //! let stored = store.events();
 //! assert!(!serde_json::to_string(&stored).unwrap().contains("hunter2"));
-//! let max_age = time::Duration::minutes(5);
+//! let max_age = std::time::Duration::from_secs(300);
 //! let report = verify_strict(store.as_ref(), checkpoints.as_ref(), &verifier, max_age).await.unwrap();
 //! assert!(report.ok);
 //! # });
@@ -105,7 +105,7 @@ pub async fn verify(
 /// let writer = AuditWriter::spawn(store.clone(), config).unwrap();
 /// writer.record_durable(AuditEvent::builder("auth.login").build()).await.unwrap();
 /// writer.shutdown().await.unwrap(); // signs the stream's close
-/// let report = agency_audit::verify_strict(store.as_ref(), checkpoints.as_ref(), &key, time::Duration::minutes(1)).await.unwrap();
+/// let report = agency_audit::verify_strict(store.as_ref(), checkpoints.as_ref(), &key, Duration::from_secs(60)).await.unwrap();
 /// assert!(report.ok, "{report:?}");
 /// # });
 /// ```
@@ -113,7 +113,7 @@ pub async fn verify_strict(
     store: &(impl AuditStore + ?Sized),
     checkpoints: &(impl CheckpointStore + ?Sized),
     key: &CheckpointVerifier,
-    max_age: time::Duration,
+    max_age: std::time::Duration,
 ) -> Result<VerifyReport, AuditError> {
     let cps = checkpoints.load_checkpoints().await?;
     let now = time::OffsetDateTime::now_utc();

@@ -210,14 +210,10 @@ async fn checkpoints_follow_the_head_and_idle_heartbeats_replace_each_other() {
     assert_eq!(heads(&loaded, 2), 1);
     assert_eq!(heartbeats(&loaded), 1);
     let key = common::verifier();
-    let strict = agency_audit::verify_strict(
-        store.as_ref(),
-        store.as_ref(),
-        &key,
-        time::Duration::seconds(5),
-    )
-    .await
-    .unwrap();
+    let strict =
+        agency_audit::verify_strict(store.as_ref(), store.as_ref(), &key, Duration::from_secs(5))
+            .await
+            .unwrap();
     assert!(
         strict.ok,
         "an idle open stream with a fresh heartbeat: {strict:?}"
@@ -253,7 +249,7 @@ async fn an_event_appended_after_a_clean_shutdown_is_reported() {
     }
     writer.shutdown().await.unwrap();
     let key = common::verifier();
-    let max_age = time::Duration::minutes(5);
+    let max_age = Duration::from_secs(300);
     let clean = agency_audit::verify_strict(store.as_ref(), store.as_ref(), &key, max_age)
         .await
         .unwrap();
@@ -343,7 +339,7 @@ async fn a_tail_cut_with_its_checkpoints_is_reported() {
     assert!(lenient.finish().ok, "the lenient verifier cannot tell");
     let an_hour_later = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
     let mut strict =
-        ChainVerifier::new(&key, prefix).strict(an_hour_later, time::Duration::minutes(5));
+        ChainVerifier::new(&key, prefix).strict(an_hour_later, Duration::from_secs(300));
     store.feed_verifier(&mut strict).await.unwrap();
     assert_eq!(strict.finish().first_break.unwrap().kind, BreakKind::Stale);
     // Without the cut checkpoints removed, the close names seq 6: truncation, at once.

@@ -97,7 +97,7 @@ impl VerifyArgs {
         if self.lenient {
             return verifier;
         }
-        let max_age = time::Duration::seconds(i64::try_from(self.max_age_secs).unwrap_or(i64::MAX));
+        let max_age = std::time::Duration::from_secs(self.max_age_secs);
         verifier.strict(time::OffsetDateTime::now_utc(), max_age)
     }
 }

@@ -200,16 +200,17 @@ impl ChainVerifier {
     /// ```
     /// use agency_audit::{AuditEvent, RecordedEvent, StreamId};
     /// use agency_audit::chain::{ChainHash, ChainVerifier, Checkpoint, CheckpointKind, CheckpointSigner, chain_hash};
-    /// use time::{Duration, OffsetDateTime};
+    /// use std::time::Duration;
+    /// use time::OffsetDateTime;
     /// let signer = CheckpointSigner::ed25519_from_bytes(&[5u8; 32]);
     /// let stream = StreamId::new();
     /// let event = AuditEvent::builder("auth.login").build();
     /// let hash = chain_hash(&ChainHash::GENESIS, &stream, 1, &event);
     /// let record = RecordedEvent { stream, seq: 1, hash, event };
     /// let now = OffsetDateTime::now_utc();
-    /// let old = signer.sign(Checkpoint { kind: CheckpointKind::Head, stream, seq: 1, hash, time: now - Duration::hours(1) });
+    /// let old = signer.sign(Checkpoint { kind: CheckpointKind::Head, stream, seq: 1, hash, time: now - time::Duration::hours(1) });
     /// // An open stream whose newest checkpoint is an hour old: its tail may have been cut.
-    /// let mut strict = ChainVerifier::new(&signer.verifier(), vec![old.clone()]).strict(now, Duration::minutes(5));
+    /// let mut strict = ChainVerifier::new(&signer.verifier(), vec![old.clone()]).strict(now, Duration::from_secs(300));
     /// strict.push(&record);
     /// assert!(!strict.finish().ok);
     /// // The lenient verifier cannot tell.
@@ -218,7 +219,9 @@ impl ChainVerifier {
     /// assert!(lenient.finish().ok);
     /// ```
     #[must_use]
-    pub fn strict(mut self, now: OffsetDateTime, max_age: Duration) -> Self {
+    pub fn strict(mut self, now: OffsetDateTime, max_age: std::time::Duration) -> Self {
+        // Beyond `time::Duration`'s range (about 292 billion years) nothing is ever stale.
+        let max_age = Duration::try_from(max_age).unwrap_or(Duration::MAX);
         self.freshness = Some(Freshness { now, max_age });
         self
     }
@@ -534,7 +537,7 @@ mod tests {
             let much_later = OffsetDateTime::now_utc() + time::Duration::days(365);
             let strict = |e: &[RecordedEvent]| {
                 let mut v = ChainVerifier::new(&signer().verifier(), c.clone())
-                    .strict(much_later, time::Duration::minutes(5));
+                    .strict(much_later, std::time::Duration::from_secs(300));
                 for r in e {
                     v.push(r);
                 }
