@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 
 use agency_auth::revocation::{RevocationCheck, RevocationError, RevocationQuery};
 use agency_auth::tokens::{
-    AccessClaims, AccessTokenRequest, Algorithm, KeySet, NoExtraClaims, SigningKey, TokenIssuer,
-    TokenVerifier,
+    AccessClaims, AccessTokenRequest, Algorithm, Audience, Issuer, KeySet, NoExtraClaims,
+    SigningKey, TokenIssuer, TokenVerifier,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{DecodingKey, Validation};
@@ -115,7 +115,13 @@ fn bench_algorithm(c: &mut Criterion, runtime: &tokio::runtime::Runtime, alg: Al
         other => SigningKey::generate(other).unwrap(),
     };
     let keys = KeySet::new(key.clone());
-    let issuer = TokenIssuer::new(keys.clone(), ISS, AUD, Duration::from_secs(3600)).unwrap();
+    let issuer = TokenIssuer::new(
+        keys.clone(),
+        Issuer::new(ISS),
+        Audience::new(AUD),
+        Duration::from_secs(3600),
+    )
+    .unwrap();
     let pool: Vec<String> = (0..POOL)
         .map(|i| {
             let session = format!("session-{i}");
@@ -134,15 +140,17 @@ fn bench_algorithm(c: &mut Criterion, runtime: &tokio::runtime::Runtime, alg: Al
     validation.set_required_spec_claims(&["exp", "iss", "aud"]);
     validation.leeway = 0;
 
-    let first_seen = TokenVerifier::<NoExtraClaims>::builder(keys.clone(), ISS, AUD)
-        .revocation(Arc::clone(&revocations))
-        .cache_capacity(FIRST_SEEN_CACHE)
-        .build()
-        .unwrap();
-    let seen_before = TokenVerifier::<NoExtraClaims>::builder(keys, ISS, AUD)
-        .revocation(revocations)
-        .build()
-        .unwrap();
+    let first_seen =
+        TokenVerifier::<NoExtraClaims>::builder(keys.clone(), Issuer::new(ISS), Audience::new(AUD))
+            .revocation(Arc::clone(&revocations))
+            .cache_capacity(FIRST_SEEN_CACHE)
+            .build()
+            .unwrap();
+    let seen_before =
+        TokenVerifier::<NoExtraClaims>::builder(keys, Issuer::new(ISS), Audience::new(AUD))
+            .revocation(revocations)
+            .build()
+            .unwrap();
     let hot = pool[0].clone();
     runtime.block_on(seen_before.verify(&hot)).unwrap();
 

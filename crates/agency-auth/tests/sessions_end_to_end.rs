@@ -12,6 +12,7 @@ use agency_auth::store::RevocationStore;
 use agency_auth::tokens::{
     AccessTokenRequest, Algorithm, KeySet, SigningKey, TokenIssuer, TokenVerifier,
 };
+use agency_auth::tokens::{Audience, Issuer};
 use agency_auth::{Clock, ManualClock};
 
 struct World {
@@ -29,15 +30,19 @@ async fn world() -> World {
     let keys = KeySet::new(SigningKey::generate(Algorithm::EdDsa).unwrap());
     let issuer = TokenIssuer::new(
         keys.clone(),
-        "agency-swarm",
-        "swarm-api",
+        Issuer::new("agency-swarm"),
+        Audience::new("swarm-api"),
         Duration::from_secs(3600),
     )
     .unwrap();
-    let verifier: TokenVerifier = TokenVerifier::builder(keys, "agency-swarm", "swarm-api")
-        .revocation(checker.clone())
-        .build()
-        .unwrap();
+    let verifier: TokenVerifier = TokenVerifier::builder(
+        keys,
+        Issuer::new("agency-swarm"),
+        Audience::new("swarm-api"),
+    )
+    .revocation(checker.clone())
+    .build()
+    .unwrap();
     let sessions = SessionManager::new(store, checker, SessionConfig::default()).unwrap();
     World {
         sessions,
@@ -117,17 +122,21 @@ async fn revoke_all_orders_tokens_within_one_second() {
     let keys = KeySet::new(SigningKey::generate(Algorithm::EdDsa).unwrap());
     let issuer = TokenIssuer::new(
         keys.clone(),
-        "agency-swarm",
-        "swarm-api",
+        Issuer::new("agency-swarm"),
+        Audience::new("swarm-api"),
         Duration::from_secs(3600),
     )
     .unwrap()
     .clock(Arc::new(clock.clone()));
-    let verifier: TokenVerifier = TokenVerifier::builder(keys, "agency-swarm", "swarm-api")
-        .revocation(checker.clone())
-        .clock(Arc::new(clock.clone()))
-        .build()
-        .unwrap();
+    let verifier: TokenVerifier = TokenVerifier::builder(
+        keys,
+        Issuer::new("agency-swarm"),
+        Audience::new("swarm-api"),
+    )
+    .revocation(checker.clone())
+    .clock(Arc::new(clock.clone()))
+    .build()
+    .unwrap();
     let sessions = SessionManager::new(store, checker, SessionConfig::default()).unwrap();
     let request = AccessTokenRequest::new("u1", "default", "admin");
 
@@ -189,25 +198,37 @@ fn verifier_refuses_a_revocation_retention_shorter_than_token_lifetime() {
     let checker = Arc::new(CachedRevocationChecker::new(store, short).unwrap());
     let keys = KeySet::new(SigningKey::generate(Algorithm::EdDsa).unwrap());
     let four_hours = Duration::from_secs(4 * 3600);
-    let refused = TokenVerifier::builder(keys.clone(), "agency-swarm", "swarm-api")
-        .max_lifetime(four_hours)
-        .revocation(checker.clone())
-        .build();
+    let refused = TokenVerifier::builder(
+        keys.clone(),
+        Issuer::new("agency-swarm"),
+        Audience::new("swarm-api"),
+    )
+    .max_lifetime(four_hours)
+    .revocation(checker.clone())
+    .build();
     assert!(refused.is_err());
     // The default verifier accepts up to 24 h, so the short retention is refused there too.
     assert!(
-        TokenVerifier::builder(keys.clone(), "agency-swarm", "swarm-api")
-            .revocation(checker.clone())
-            .build()
-            .is_err()
+        TokenVerifier::builder(
+            keys.clone(),
+            Issuer::new("agency-swarm"),
+            Audience::new("swarm-api")
+        )
+        .revocation(checker.clone())
+        .build()
+        .is_err()
     );
     // Positive control: a verifier that accepts at most 1 h tokens with no leeway fits.
-    TokenVerifier::builder(keys, "agency-swarm", "swarm-api")
-        .max_lifetime(Duration::from_secs(3600))
-        .leeway(Duration::from_secs(60))
-        .revocation(checker)
-        .build()
-        .unwrap();
+    TokenVerifier::builder(
+        keys,
+        Issuer::new("agency-swarm"),
+        Audience::new("swarm-api"),
+    )
+    .max_lifetime(Duration::from_secs(3600))
+    .leeway(Duration::from_secs(60))
+    .revocation(checker)
+    .build()
+    .unwrap();
 }
 
 #[tokio::test]
@@ -222,15 +243,24 @@ async fn logged_out_four_hour_token_stays_refused_after_purge() {
     let clock = ManualClock::starting_now();
     let keys = KeySet::new(SigningKey::generate(Algorithm::EdDsa).unwrap());
     let four_hours = Duration::from_secs(4 * 3600);
-    let issuer = TokenIssuer::new(keys.clone(), "agency-swarm", "swarm-api", four_hours)
-        .unwrap()
-        .clock(Arc::new(clock.clone()));
-    let verifier: TokenVerifier = TokenVerifier::builder(keys.clone(), "agency-swarm", "swarm-api")
-        .max_lifetime(issuer.lifetime())
-        .revocation(checker.clone())
-        .clock(Arc::new(clock.clone()))
-        .build()
-        .unwrap();
+    let issuer = TokenIssuer::new(
+        keys.clone(),
+        Issuer::new("agency-swarm"),
+        Audience::new("swarm-api"),
+        four_hours,
+    )
+    .unwrap()
+    .clock(Arc::new(clock.clone()));
+    let verifier: TokenVerifier = TokenVerifier::builder(
+        keys.clone(),
+        Issuer::new("agency-swarm"),
+        Audience::new("swarm-api"),
+    )
+    .max_lifetime(issuer.lifetime())
+    .revocation(checker.clone())
+    .clock(Arc::new(clock.clone()))
+    .build()
+    .unwrap();
     let sessions =
         SessionManager::new(store.clone(), checker.clone(), SessionConfig::default()).unwrap();
     let login = sessions
@@ -254,12 +284,16 @@ async fn logged_out_four_hour_token_stays_refused_after_purge() {
         CachedRevocationChecker::new(store.clone(), RevocationCacheConfig::default()).unwrap(),
     );
     fresh.refresh().await.unwrap();
-    let fresh_verifier: TokenVerifier = TokenVerifier::builder(keys, "agency-swarm", "swarm-api")
-        .max_lifetime(issuer.lifetime())
-        .revocation(fresh)
-        .clock(Arc::new(clock.clone()))
-        .build()
-        .unwrap();
+    let fresh_verifier: TokenVerifier = TokenVerifier::builder(
+        keys,
+        Issuer::new("agency-swarm"),
+        Audience::new("swarm-api"),
+    )
+    .max_lifetime(issuer.lifetime())
+    .revocation(fresh)
+    .clock(Arc::new(clock.clone()))
+    .build()
+    .unwrap();
     assert!(verifier.verify(&token).await.is_err());
     assert!(fresh_verifier.verify(&token).await.is_err());
 

@@ -10,12 +10,13 @@ use agency_auth::tokens::{
     AccessClaims, AccessTokenRequest, Algorithm, KeySet, NoExtraClaims, SigningKey, TokenError,
     TokenIssuer, TokenVerifier,
 };
+use agency_auth::tokens::{Audience, Issuer};
 use jsonwebtoken::EncodingKey;
 use serde_json::json;
 use tokens_support::*;
 
 fn verifier(keys: &KeySet) -> TokenVerifier {
-    TokenVerifier::builder(keys.clone(), ISS, AUD)
+    TokenVerifier::builder(keys.clone(), Issuer::new(ISS), Audience::new(AUD))
         .build()
         .unwrap()
 }
@@ -225,10 +226,11 @@ async fn expired_token_is_refused_and_leeway_is_honoured() {
         verify(&keys, &token).await.unwrap_err(),
         TokenError::Expired
     );
-    let lenient = TokenVerifier::<NoExtraClaims>::builder(keys.clone(), ISS, AUD)
-        .leeway(Duration::from_secs(60))
-        .build()
-        .unwrap();
+    let lenient =
+        TokenVerifier::<NoExtraClaims>::builder(keys.clone(), Issuer::new(ISS), Audience::new(AUD))
+            .leeway(Duration::from_secs(60))
+            .build()
+            .unwrap();
     assert!(lenient.verify(&token).await.is_ok());
     claims["exp"] = json!(now() - 61);
     let token = forge(
@@ -280,7 +282,7 @@ async fn token_issued_in_the_future_is_refused() {
 #[test]
 fn leeway_over_60_seconds_is_a_configuration_error() {
     let (_, keys, _) = es256();
-    let built = TokenVerifier::<NoExtraClaims>::builder(keys, ISS, AUD)
+    let built = TokenVerifier::<NoExtraClaims>::builder(keys, Issuer::new(ISS), Audience::new(AUD))
         .leeway(Duration::from_secs(61))
         .build();
     assert!(built.is_err());
@@ -547,12 +549,19 @@ async fn signature_from_another_token_is_refused() {
 async fn revoked_session_is_refused_first_seen_and_cached() {
     let key = SigningKey::generate(Algorithm::EdDsa).unwrap();
     let keys = KeySet::new(key);
-    let issuer = TokenIssuer::new(keys.clone(), ISS, AUD, Duration::from_secs(600)).unwrap();
+    let issuer = TokenIssuer::new(
+        keys.clone(),
+        Issuer::new(ISS),
+        Audience::new(AUD),
+        Duration::from_secs(600),
+    )
+    .unwrap();
     let revoked = Arc::new(RevokedSet::default());
-    let verifier = TokenVerifier::<NoExtraClaims>::builder(keys, ISS, AUD)
-        .revocation(revoked.clone())
-        .build()
-        .unwrap();
+    let verifier =
+        TokenVerifier::<NoExtraClaims>::builder(keys, Issuer::new(ISS), Audience::new(AUD))
+            .revocation(revoked.clone())
+            .build()
+            .unwrap();
     let cached = issuer
         .issue(&AccessTokenRequest::new("u", "t", "viewer").session("s1"))
         .unwrap();
@@ -580,15 +589,22 @@ async fn revoked_session_is_refused_first_seen_and_cached() {
 #[tokio::test]
 async fn revocation_check_failure_fails_closed_first_seen_and_cached() {
     let keys = KeySet::new(SigningKey::generate(Algorithm::Hs256).unwrap());
-    let issuer = TokenIssuer::new(keys.clone(), ISS, AUD, Duration::from_secs(600)).unwrap();
+    let issuer = TokenIssuer::new(
+        keys.clone(),
+        Issuer::new(ISS),
+        Audience::new(AUD),
+        Duration::from_secs(600),
+    )
+    .unwrap();
     let token = issuer
         .issue(&AccessTokenRequest::new("u", "t", "viewer"))
         .unwrap()
         .token;
-    let down = TokenVerifier::<NoExtraClaims>::builder(keys.clone(), ISS, AUD)
-        .revocation(Arc::new(Unavailable))
-        .build()
-        .unwrap();
+    let down =
+        TokenVerifier::<NoExtraClaims>::builder(keys.clone(), Issuer::new(ISS), Audience::new(AUD))
+            .revocation(Arc::new(Unavailable))
+            .build()
+            .unwrap();
     assert_eq!(
         down.verify(&token).await.unwrap_err(),
         TokenError::RevocationUnavailable
@@ -607,7 +623,13 @@ async fn revocation_check_failure_fails_closed_first_seen_and_cached() {
 #[tokio::test]
 async fn altered_copy_of_a_cached_token_does_not_hit_the_cache() {
     let keys = KeySet::new(SigningKey::generate(Algorithm::Rs256).unwrap());
-    let issuer = TokenIssuer::new(keys.clone(), ISS, AUD, Duration::from_secs(600)).unwrap();
+    let issuer = TokenIssuer::new(
+        keys.clone(),
+        Issuer::new(ISS),
+        Audience::new(AUD),
+        Duration::from_secs(600),
+    )
+    .unwrap();
     let verifier = verifier(&keys);
     let token = issuer
         .issue(&AccessTokenRequest::new("u", "t", "viewer"))
@@ -640,7 +662,13 @@ async fn altered_copy_of_a_cached_token_does_not_hit_the_cache() {
 #[tokio::test]
 async fn cached_token_is_refused_once_expired() {
     let keys = KeySet::new(SigningKey::generate(Algorithm::EdDsa).unwrap());
-    let issuer = TokenIssuer::new(keys.clone(), ISS, AUD, Duration::from_secs(1)).unwrap();
+    let issuer = TokenIssuer::new(
+        keys.clone(),
+        Issuer::new(ISS),
+        Audience::new(AUD),
+        Duration::from_secs(1),
+    )
+    .unwrap();
     let verifier = verifier(&keys);
     let token = issuer
         .issue(&AccessTokenRequest::new("u", "t", "viewer"))
@@ -662,11 +690,18 @@ async fn cached_token_is_refused_once_expired() {
 #[tokio::test]
 async fn verified_token_cache_stays_within_its_capacity() {
     let keys = KeySet::new(SigningKey::generate(Algorithm::Hs256).unwrap());
-    let issuer = TokenIssuer::new(keys.clone(), ISS, AUD, Duration::from_secs(600)).unwrap();
-    let verifier = TokenVerifier::<NoExtraClaims>::builder(keys, ISS, AUD)
-        .cache_capacity(64)
-        .build()
-        .unwrap();
+    let issuer = TokenIssuer::new(
+        keys.clone(),
+        Issuer::new(ISS),
+        Audience::new(AUD),
+        Duration::from_secs(600),
+    )
+    .unwrap();
+    let verifier =
+        TokenVerifier::<NoExtraClaims>::builder(keys, Issuer::new(ISS), Audience::new(AUD))
+            .cache_capacity(64)
+            .build()
+            .unwrap();
     for _ in 0..500 {
         let token = issuer
             .issue(&AccessTokenRequest::new("u", "t", "viewer"))

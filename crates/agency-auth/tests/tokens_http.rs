@@ -12,6 +12,7 @@ use std::time::Duration;
 use agency_auth::tokens::{
     Algorithm, HttpJwksFetcher, JwksFetcher, KeySet, RemoteVerifier, SigningKey, TokenError,
 };
+use agency_auth::tokens::{Audience, Issuer};
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
@@ -80,8 +81,8 @@ async fn fetches_the_configured_jwks_and_verifies() {
     let server = serve(serde_json::to_string(&KeySet::new(key.clone()).jwks()).unwrap()).await;
     let verifier = RemoteVerifier::builder(
         Arc::new(local_fetcher(&server, "/jwks.json")),
-        "https://idp.local/",
-        "api",
+        Issuer::new("https://idp.local/"),
+        Audience::new("api"),
     )
     .build_with_claims::<Value>()
     .unwrap();
@@ -103,8 +104,8 @@ async fn urls_named_by_a_token_are_never_fetched() {
     let server = serve(serde_json::to_string(&KeySet::new(key.clone()).jwks()).unwrap()).await;
     let verifier = RemoteVerifier::builder(
         Arc::new(local_fetcher(&server, "/jwks.json")),
-        "https://idp.local/",
-        "api",
+        Issuer::new("https://idp.local/"),
+        Audience::new("api"),
     )
     .min_refresh_interval(Duration::ZERO)
     .build_with_claims::<Value>()
@@ -164,9 +165,13 @@ async fn unreachable_provider_gives_keys_unavailable() {
         .allow_plain_http_for_localhost(true)
         .build()
         .unwrap();
-    let verifier = RemoteVerifier::builder(Arc::new(fetcher), "https://idp.local/", "api")
-        .build_with_claims::<Value>()
-        .unwrap();
+    let verifier = RemoteVerifier::builder(
+        Arc::new(fetcher),
+        Issuer::new("https://idp.local/"),
+        Audience::new("api"),
+    )
+    .build_with_claims::<Value>()
+    .unwrap();
     let key = SigningKey::generate(Algorithm::Es256).unwrap();
     let header = json!({"alg": "ES256", "typ": "JWT", "kid": key.kid()});
     let token = forge(

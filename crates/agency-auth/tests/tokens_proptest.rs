@@ -10,6 +10,7 @@ use std::time::Duration;
 use agency_auth::tokens::{
     AccessTokenRequest, Algorithm, KeySet, NoExtraClaims, SigningKey, TokenIssuer, TokenVerifier,
 };
+use agency_auth::tokens::{Audience, Issuer};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 use tokens_support::*;
@@ -37,9 +38,14 @@ fn fixtures() -> &'static [Fixture] {
             .map(|alg| {
                 let key = SigningKey::generate(*alg).unwrap();
                 let keys = KeySet::new(key.clone());
-                let issuer =
-                    TokenIssuer::new(keys.clone(), ISS, AUD, Duration::from_secs(3600)).unwrap();
-                let verifier = TokenVerifier::builder(keys, ISS, AUD)
+                let issuer = TokenIssuer::new(
+                    keys.clone(),
+                    Issuer::new(ISS),
+                    Audience::new(AUD),
+                    Duration::from_secs(3600),
+                )
+                .unwrap();
+                let verifier = TokenVerifier::builder(keys, Issuer::new(ISS), Audience::new(AUD))
                     .build_with_claims()
                     .unwrap();
                 let token = issuer

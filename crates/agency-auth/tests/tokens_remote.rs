@@ -12,6 +12,7 @@ use agency_auth::tokens::{
     Algorithm, Jwks, JwksFetchError, JwksFetcher, NoExtraClaims, RemoteVerifier, SigningKey,
     TokenError,
 };
+use agency_auth::tokens::{Audience, Issuer};
 use jsonwebtoken::EncodingKey;
 use serde_json::{Value, json};
 use tokens_support::*;
@@ -91,7 +92,7 @@ impl JwtAlg for SigningKey {
 }
 
 fn remote(fetcher: Arc<CountingFetcher>) -> RemoteVerifier<Value> {
-    RemoteVerifier::builder(fetcher, IDP, API)
+    RemoteVerifier::builder(fetcher, Issuer::new(IDP), Audience::new(API))
         .min_refresh_interval(Duration::from_secs(3600))
         .build_with_claims::<Value>()
         .unwrap()
@@ -119,7 +120,7 @@ async fn provider_tokens_of_every_asymmetric_algorithm_verify() {
 async fn flood_of_unknown_kids_refreshes_at_most_once_per_interval() {
     let key = SigningKey::generate(Algorithm::Es256).unwrap();
     let fetcher = CountingFetcher::serving(&[&key]);
-    let verifier = RemoteVerifier::builder(fetcher.clone(), IDP, API)
+    let verifier = RemoteVerifier::builder(fetcher.clone(), Issuer::new(IDP), Audience::new(API))
         .min_refresh_interval(Duration::from_millis(300))
         .build_with_claims::<Value>()
         .unwrap();
@@ -186,7 +187,7 @@ async fn concurrent_unknown_kids_cause_a_single_fetch() {
 async fn provider_key_rotation_is_picked_up_on_unknown_kid_after_the_interval() {
     let old = SigningKey::generate(Algorithm::Rs256).unwrap();
     let fetcher = CountingFetcher::serving(&[&old]);
-    let verifier = RemoteVerifier::builder(fetcher.clone(), IDP, API)
+    let verifier = RemoteVerifier::builder(fetcher.clone(), Issuer::new(IDP), Audience::new(API))
         .min_refresh_interval(Duration::from_millis(100))
         .build_with_claims::<Value>()
         .unwrap();
@@ -208,7 +209,7 @@ async fn provider_key_rotation_is_picked_up_on_unknown_kid_after_the_interval() 
 async fn keys_older_than_max_age_are_refetched_and_kept_when_the_provider_is_down() {
     let key = SigningKey::generate(Algorithm::Es256).unwrap();
     let fetcher = CountingFetcher::serving(&[&key]);
-    let verifier = RemoteVerifier::builder(fetcher.clone(), IDP, API)
+    let verifier = RemoteVerifier::builder(fetcher.clone(), Issuer::new(IDP), Audience::new(API))
         .min_refresh_interval(Duration::from_millis(10))
         .max_age(Duration::from_millis(100))
         .build_with_claims::<Value>()
@@ -368,10 +369,11 @@ async fn remote_claims_are_checked() {
 async fn required_type_is_enforced_when_configured() {
     let key = SigningKey::generate(Algorithm::Es256).unwrap();
     let fetcher = CountingFetcher::serving(&[&key]);
-    let verifier = RemoteVerifier::<NoExtraClaims>::builder(fetcher, IDP, API)
-        .require_type("at+jwt")
-        .build()
-        .unwrap();
+    let verifier =
+        RemoteVerifier::<NoExtraClaims>::builder(fetcher, Issuer::new(IDP), Audience::new(API))
+            .require_type("at+jwt")
+            .build()
+            .unwrap();
     // idp_token uses typ JWT: an ID-token-shaped token.
     assert_eq!(
         verifier
@@ -394,7 +396,7 @@ async fn required_type_is_enforced_when_configured() {
 async fn algorithms_outside_the_configured_set_are_refused() {
     let key = SigningKey::generate(Algorithm::EdDsa).unwrap();
     let fetcher = CountingFetcher::serving(&[&key]);
-    let verifier = RemoteVerifier::builder(fetcher, IDP, API)
+    let verifier = RemoteVerifier::builder(fetcher, Issuer::new(IDP), Audience::new(API))
         .algorithms(&[Algorithm::Rs256])
         .build_with_claims::<Value>()
         .unwrap();

@@ -9,13 +9,20 @@ use agency_auth::tokens::{
     AccessClaims, AccessTokenRequest, Algorithm, KeySet, NoExtraClaims, SigningKey, TokenError,
     TokenIssuer, TokenVerifier,
 };
+use agency_auth::tokens::{Audience, Issuer};
 use serde::{Deserialize, Serialize};
 use tokens_support::{AUD, ISS};
 
 fn pair(keys: &KeySet) -> (TokenIssuer, TokenVerifier) {
     (
-        TokenIssuer::new(keys.clone(), ISS, AUD, Duration::from_secs(600)).unwrap(),
-        TokenVerifier::builder(keys.clone(), ISS, AUD)
+        TokenIssuer::new(
+            keys.clone(),
+            Issuer::new(ISS),
+            Audience::new(AUD),
+            Duration::from_secs(600),
+        )
+        .unwrap(),
+        TokenVerifier::builder(keys.clone(), Issuer::new(ISS), Audience::new(AUD))
             .build()
             .unwrap(),
     )
@@ -120,8 +127,14 @@ struct AppClaims {
 #[tokio::test]
 async fn application_claims_round_trip() {
     let keys = KeySet::new(SigningKey::generate(Algorithm::EdDsa).unwrap());
-    let issuer = TokenIssuer::new(keys.clone(), ISS, AUD, Duration::from_secs(60)).unwrap();
-    let verifier = TokenVerifier::builder(keys, ISS, AUD)
+    let issuer = TokenIssuer::new(
+        keys.clone(),
+        Issuer::new(ISS),
+        Audience::new(AUD),
+        Duration::from_secs(60),
+    )
+    .unwrap();
+    let verifier = TokenVerifier::builder(keys, Issuer::new(ISS), Audience::new(AUD))
         .build_with_claims::<AppClaims>()
         .unwrap();
     let extra = AppClaims {
@@ -150,7 +163,13 @@ fn issuing_without_an_active_key_fails() {
     let keys = KeySet::empty();
     keys.insert(SigningKey::generate(Algorithm::Hs256).unwrap())
         .unwrap();
-    let issuer = TokenIssuer::new(keys, ISS, AUD, Duration::from_secs(60)).unwrap();
+    let issuer = TokenIssuer::new(
+        keys,
+        Issuer::new(ISS),
+        Audience::new(AUD),
+        Duration::from_secs(60),
+    )
+    .unwrap();
     assert_eq!(
         issuer
             .issue(&AccessTokenRequest::new("u", "t", "viewer"))
@@ -246,9 +265,10 @@ fn assert_send_sync() {
     is::<TokenIssuer>();
     is::<KeySet>();
     fn future_is_send<F: std::future::Future + Send>(_: F) {}
-    let verifier: TokenVerifier = TokenVerifier::builder(KeySet::empty(), ISS, AUD)
-        .build()
-        .unwrap();
+    let verifier: TokenVerifier =
+        TokenVerifier::builder(KeySet::empty(), Issuer::new(ISS), Audience::new(AUD))
+            .build()
+            .unwrap();
     future_is_send(async move { verifier.verify("x").await });
 }
 

@@ -12,15 +12,25 @@ use agency_auth::passwords::{Password, PasswordHasher};
 use agency_auth::tokens::{
     AccessTokenRequest, Algorithm, KeySet, SigningKey, TokenIssuer, TokenVerifier,
 };
+use agency_auth::tokens::{Audience, Issuer};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     // Access tokens: one active signing key; older keys would stay in the set to verify.
     let keys = KeySet::new(SigningKey::generate(Algorithm::EdDsa)?);
     let ttl = Duration::from_secs(15 * 60);
-    let issuer = TokenIssuer::new(keys.clone(), "agency-swarm", "swarm-api", ttl)?;
-    let verifier: TokenVerifier =
-        TokenVerifier::builder(keys.clone(), "agency-swarm", "swarm-api").build()?;
+    let issuer = TokenIssuer::new(
+        keys.clone(),
+        Issuer::new("agency-swarm"),
+        Audience::new("swarm-api"),
+        ttl,
+    )?;
+    let verifier: TokenVerifier = TokenVerifier::builder(
+        keys.clone(),
+        Issuer::new("agency-swarm"),
+        Audience::new("swarm-api"),
+    )
+    .build()?;
 
     let request = AccessTokenRequest::new("user-42", "default", "operator").session("session-1");
     let issued = issuer.issue(&request)?;

@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 use super::claims::NoExtraClaims;
 use super::error::{KeyError, TokenError};
 use super::key_set::KeySet;
+use super::parties::{Audience, Issuer};
 use crate::clock::{self, Clock};
 
 /// The `typ` header of access tokens (RFC 9068 section 2.1).
@@ -81,7 +82,7 @@ impl<'a> AccessTokenRequest<'a> {
 /// ```
 /// # use agency_auth::tokens::*;
 /// # let keys = KeySet::new(SigningKey::generate(Algorithm::Hs256).unwrap());
-/// # let issuer = TokenIssuer::new(keys, "iss", "aud", std::time::Duration::from_secs(60)).unwrap();
+/// # let issuer = TokenIssuer::new(keys, Issuer::new("iss"), Audience::new("aud"), std::time::Duration::from_secs(60)).unwrap();
 /// let issued = issuer.issue(&AccessTokenRequest::new("u", "t", "viewer")).unwrap();
 /// assert_eq!(issued.expires_in, 60);
 /// assert!(!format!("{issued:?}").contains(&issued.token));
@@ -118,10 +119,10 @@ impl fmt::Debug for IssuedToken {
 ///
 /// ```
 /// use std::time::Duration;
-/// use agency_auth::tokens::{AccessTokenRequest, Algorithm, KeySet, SigningKey, TokenIssuer};
+/// use agency_auth::tokens::{Audience, Issuer, AccessTokenRequest, Algorithm, KeySet, SigningKey, TokenIssuer};
 ///
 /// let keys = KeySet::new(SigningKey::generate(Algorithm::EdDsa).unwrap());
-/// let issuer = TokenIssuer::new(keys, "agency-swarm", "swarm-api", Duration::from_secs(3600)).unwrap();
+/// let issuer = TokenIssuer::new(keys, Issuer::new("agency-swarm"), Audience::new("swarm-api"), Duration::from_secs(3600)).unwrap();
 /// let issued = issuer.issue(&AccessTokenRequest::new("user-1", "default", "admin")).unwrap();
 /// assert_eq!(issued.token.split('.').count(), 3);
 /// ```
@@ -141,16 +142,16 @@ impl TokenIssuer {
     /// use std::time::Duration;
     /// # use agency_auth::tokens::*;
     /// # let keys = KeySet::new(SigningKey::generate(Algorithm::Hs256).unwrap());
-    /// assert!(TokenIssuer::new(keys.clone(), "iss", "aud", Duration::ZERO).is_err());
-    /// assert!(TokenIssuer::new(keys, "iss", "aud", Duration::from_secs(900)).is_ok());
+    /// assert!(TokenIssuer::new(keys.clone(), Issuer::new("iss"), Audience::new("aud"), Duration::ZERO).is_err());
+    /// assert!(TokenIssuer::new(keys, Issuer::new("iss"), Audience::new("aud"), Duration::from_secs(900)).is_ok());
     /// ```
     pub fn new(
         keys: KeySet,
-        issuer: impl Into<String>,
-        audience: impl Into<String>,
+        issuer: Issuer,
+        audience: Audience,
         ttl: Duration,
     ) -> Result<Self, KeyError> {
-        let (issuer, audience) = (issuer.into(), audience.into());
+        let (issuer, audience) = (issuer.into_string(), audience.into_string());
         if issuer.is_empty() || audience.is_empty() {
             return Err(KeyError::InvalidConfig(
                 "issuer and audience must not be empty",
@@ -179,7 +180,7 @@ impl TokenIssuer {
     /// # use agency_auth::tokens::*;
     /// # let keys = KeySet::new(SigningKey::generate(Algorithm::Hs256).unwrap());
     /// let clock = ManualClock::new(time::macros::datetime!(2030-01-01 00:00 UTC));
-    /// let issuer = TokenIssuer::new(keys, "iss", "aud", Duration::from_secs(60))
+    /// let issuer = TokenIssuer::new(keys, Issuer::new("iss"), Audience::new("aud"), Duration::from_secs(60))
     ///     .unwrap()
     ///     .clock(Arc::new(clock));
     /// let issued = issuer.issue(&AccessTokenRequest::new("u", "t", "viewer")).unwrap();
@@ -196,7 +197,7 @@ impl TokenIssuer {
     /// ```
     /// # use agency_auth::tokens::*;
     /// # let keys = KeySet::new(SigningKey::generate(Algorithm::Hs256).unwrap());
-    /// let issuer = TokenIssuer::new(keys, "iss", "aud", std::time::Duration::from_secs(900)).unwrap();
+    /// let issuer = TokenIssuer::new(keys, Issuer::new("iss"), Audience::new("aud"), std::time::Duration::from_secs(900)).unwrap();
     /// assert_eq!(issuer.lifetime().as_secs(), 900);
     /// ```
     pub fn lifetime(&self) -> Duration {
@@ -208,7 +209,7 @@ impl TokenIssuer {
     /// ```
     /// # use agency_auth::tokens::*;
     /// # let keys = KeySet::new(SigningKey::generate(Algorithm::Hs256).unwrap());
-    /// # let issuer = TokenIssuer::new(keys, "iss", "aud", std::time::Duration::from_secs(60)).unwrap();
+    /// # let issuer = TokenIssuer::new(keys, Issuer::new("iss"), Audience::new("aud"), std::time::Duration::from_secs(60)).unwrap();
     /// let a = issuer.issue(&AccessTokenRequest::new("u", "t", "viewer")).unwrap();
     /// let b = issuer.issue(&AccessTokenRequest::new("u", "t", "viewer")).unwrap();
     /// assert_ne!(a.jti, b.jti);
@@ -223,7 +224,7 @@ impl TokenIssuer {
     /// ```
     /// # use agency_auth::tokens::*;
     /// # let keys = KeySet::new(SigningKey::generate(Algorithm::Hs256).unwrap());
-    /// # let issuer = TokenIssuer::new(keys, "iss", "aud", std::time::Duration::from_secs(60)).unwrap();
+    /// # let issuer = TokenIssuer::new(keys, Issuer::new("iss"), Audience::new("aud"), std::time::Duration::from_secs(60)).unwrap();
     /// #[derive(serde::Serialize)]
     /// struct Scope { scope: &'static str }
     /// #[derive(serde::Serialize)]

@@ -38,12 +38,12 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use agency_auth::tokens::{AccessTokenRequest, Algorithm, KeySet, SigningKey, TokenIssuer, TokenVerifier};
+//! use agency_auth::tokens::{Audience, Issuer, AccessTokenRequest, Algorithm, KeySet, SigningKey, TokenIssuer, TokenVerifier};
 //!
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! let keys = KeySet::new(SigningKey::generate(Algorithm::EdDsa).unwrap());
-//! let issuer = TokenIssuer::new(keys.clone(), "agency-swarm", "swarm-api", Duration::from_secs(3600)).unwrap();
-//! let verifier = TokenVerifier::builder(keys.clone(), "agency-swarm", "swarm-api")
+//! let issuer = TokenIssuer::new(keys.clone(), Issuer::new("agency-swarm"), Audience::new("swarm-api"), Duration::from_secs(3600)).unwrap();
+//! let verifier = TokenVerifier::builder(keys.clone(), Issuer::new("agency-swarm"), Audience::new("swarm-api"))
 //!     .leeway(Duration::from_secs(30))
 //!     .build()
 //!     .unwrap();
@@ -69,6 +69,7 @@ mod issuer;
 mod jwks;
 mod key_set;
 mod keys;
+mod parties;
 mod remote;
 mod verifier;
 
@@ -86,6 +87,7 @@ pub use key_set::KeySet;
 pub use keys::{
     Algorithm, MIN_HS256_SECRET_BYTES, MIN_RSA_BITS, RsaKeySize, SigningKey, VerifyingKey,
 };
+pub use parties::{Audience, Issuer};
 pub use remote::{
     DEFAULT_JWKS_MAX_AGE, DEFAULT_MIN_REFRESH_INTERVAL, JwksFetchError, JwksFetcher, RemoteClaims,
     RemoteVerifier, RemoteVerifierBuilder,

@@ -29,6 +29,7 @@ use super::error::{KeyError, TokenError};
 use super::header::{decode_part, parse_header, split_compact};
 use super::jwks::{RemoteKey, parse_remote_jwks};
 use super::keys::Algorithm;
+use super::parties::{Audience, Issuer};
 use super::verifier::{MAX_LEEWAY, accepted_algorithm, verify_signature};
 
 /// Why a JWKS could not be fetched.
@@ -132,14 +133,14 @@ struct LoadedKeys {
 /// ```
 /// use std::sync::Arc;
 /// use std::time::Duration;
-/// use agency_auth::tokens::{Algorithm, JwksFetchError, JwksFetcher, NoExtraClaims, RemoteVerifier};
+/// use agency_auth::tokens::{Audience, Issuer, Algorithm, JwksFetchError, JwksFetcher, NoExtraClaims, RemoteVerifier};
 /// # struct Empty;
 /// # #[async_trait::async_trait]
 /// # impl JwksFetcher for Empty {
 /// #     async fn fetch_jwks(&self) -> Result<Vec<u8>, JwksFetchError> { Ok(br#"{"keys":[]}"#.to_vec()) }
 /// # }
 ///
-/// let verifier = RemoteVerifier::builder(Arc::new(Empty), "https://tenant.auth0.com/", "my-api")
+/// let verifier = RemoteVerifier::builder(Arc::new(Empty), Issuer::new("https://tenant.auth0.com/"), Audience::new("my-api"))
 ///     .algorithms(&[Algorithm::Rs256])
 ///     .min_refresh_interval(Duration::from_secs(60))
 ///     .max_age(Duration::from_secs(3600))
@@ -149,7 +150,7 @@ struct LoadedKeys {
 /// # let _ = verifier;
 ///
 /// // Symmetric algorithms are never accepted from an outside provider.
-/// let hs = RemoteVerifier::builder(Arc::new(Empty), "iss", "aud").algorithms(&[Algorithm::Hs256]).build();
+/// let hs = RemoteVerifier::builder(Arc::new(Empty), Issuer::new("iss"), Audience::new("aud")).algorithms(&[Algorithm::Hs256]).build();
 /// assert!(hs.is_err());
 /// ```
 pub struct RemoteVerifierBuilder {
@@ -187,7 +188,7 @@ impl RemoteVerifierBuilder {
     /// # struct E;
     /// # #[async_trait::async_trait]
     /// # impl JwksFetcher for E { async fn fetch_jwks(&self) -> Result<Vec<u8>, JwksFetchError> { Ok(vec![]) } }
-    /// let b = RemoteVerifier::builder(Arc::new(E), "i", "a").algorithms(&[Algorithm::Es256]);
+    /// let b = RemoteVerifier::builder(Arc::new(E), Issuer::new("i"), Audience::new("a")).algorithms(&[Algorithm::Es256]);
     /// assert!(b.build().is_ok());
     /// ```
     pub fn algorithms(mut self, algorithms: &[Algorithm]) -> Self {
@@ -203,7 +204,7 @@ impl RemoteVerifierBuilder {
     /// # struct E;
     /// # #[async_trait::async_trait]
     /// # impl JwksFetcher for E { async fn fetch_jwks(&self) -> Result<Vec<u8>, JwksFetchError> { Ok(vec![]) } }
-    /// let b = RemoteVerifier::builder(Arc::new(E), "i", "a").leeway(std::time::Duration::from_secs(120));
+    /// let b = RemoteVerifier::builder(Arc::new(E), Issuer::new("i"), Audience::new("a")).leeway(std::time::Duration::from_secs(120));
     /// assert!(b.build().is_err());
     /// ```
     pub fn leeway(mut self, leeway: Duration) -> Self {
@@ -219,7 +220,7 @@ impl RemoteVerifierBuilder {
     /// # struct E;
     /// # #[async_trait::async_trait]
     /// # impl JwksFetcher for E { async fn fetch_jwks(&self) -> Result<Vec<u8>, JwksFetchError> { Ok(vec![]) } }
-    /// let b = RemoteVerifier::builder(Arc::new(E), "i", "a").min_refresh_interval(std::time::Duration::from_secs(10));
+    /// let b = RemoteVerifier::builder(Arc::new(E), Issuer::new("i"), Audience::new("a")).min_refresh_interval(std::time::Duration::from_secs(10));
     /// assert!(b.build().is_ok());
     /// ```
     pub fn min_refresh_interval(mut self, interval: Duration) -> Self {
@@ -236,7 +237,7 @@ impl RemoteVerifierBuilder {
     /// # struct E;
     /// # #[async_trait::async_trait]
     /// # impl JwksFetcher for E { async fn fetch_jwks(&self) -> Result<Vec<u8>, JwksFetchError> { Ok(vec![]) } }
-    /// let b = RemoteVerifier::builder(Arc::new(E), "i", "a").max_age(std::time::Duration::from_secs(600));
+    /// let b = RemoteVerifier::builder(Arc::new(E), Issuer::new("i"), Audience::new("a")).max_age(std::time::Duration::from_secs(600));
     /// assert!(b.build().is_ok());
     /// ```
     pub fn max_age(mut self, max_age: Duration) -> Self {
@@ -252,7 +253,7 @@ impl RemoteVerifierBuilder {
     /// # struct E;
     /// # #[async_trait::async_trait]
     /// # impl JwksFetcher for E { async fn fetch_jwks(&self) -> Result<Vec<u8>, JwksFetchError> { Ok(vec![]) } }
-    /// let b = RemoteVerifier::builder(Arc::new(E), "i", "a").require_type("at+jwt");
+    /// let b = RemoteVerifier::builder(Arc::new(E), Issuer::new("i"), Audience::new("a")).require_type("at+jwt");
     /// assert!(b.build().is_ok());
     /// ```
     pub fn require_type(mut self, typ: impl Into<String>) -> Self {
@@ -269,7 +270,7 @@ impl RemoteVerifierBuilder {
     /// # struct E;
     /// # #[async_trait::async_trait]
     /// # impl JwksFetcher for E { async fn fetch_jwks(&self) -> Result<Vec<u8>, JwksFetchError> { Ok(vec![]) } }
-    /// assert!(RemoteVerifier::builder(Arc::new(E), "i", "").build().is_err());
+    /// assert!(RemoteVerifier::builder(Arc::new(E), Issuer::new("i"), Audience::new("")).build().is_err());
     /// ```
     pub fn build(self) -> Result<RemoteVerifier<NoExtraClaims>, KeyError> {
         self.build_with_claims()
@@ -285,7 +286,7 @@ impl RemoteVerifierBuilder {
     /// # #[async_trait::async_trait]
     /// # impl JwksFetcher for E { async fn fetch_jwks(&self) -> Result<Vec<u8>, JwksFetchError> { Ok(vec![]) } }
     /// let verifier: RemoteVerifier<serde_json::Value> =
-    ///     RemoteVerifier::builder(Arc::new(E), "i", "a").build_with_claims().unwrap();
+    ///     RemoteVerifier::builder(Arc::new(E), Issuer::new("i"), Audience::new("a")).build_with_claims().unwrap();
     /// # let _ = verifier;
     /// ```
     pub fn build_with_claims<T>(self) -> Result<RemoteVerifier<T>, KeyError> {
@@ -330,7 +331,7 @@ impl RemoteVerifierBuilder {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use agency_auth::tokens::{JwksFetchError, JwksFetcher, NoExtraClaims, RemoteVerifier, TokenError};
+/// use agency_auth::tokens::{Audience, Issuer, JwksFetchError, JwksFetcher, NoExtraClaims, RemoteVerifier, TokenError};
 ///
 /// struct Unreachable;
 /// #[async_trait::async_trait]
@@ -339,7 +340,7 @@ impl RemoteVerifierBuilder {
 /// }
 ///
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-/// let verifier = RemoteVerifier::builder(Arc::new(Unreachable), "https://idp/", "api").build().unwrap();
+/// let verifier = RemoteVerifier::builder(Arc::new(Unreachable), Issuer::new("https://idp/"), Audience::new("api")).build().unwrap();
 /// let token = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsifQ.e30.c2ln";
 /// assert_eq!(verifier.verify(token).await.unwrap_err(), TokenError::KeysUnavailable);
 /// # });
@@ -382,20 +383,20 @@ impl RemoteVerifier<NoExtraClaims> {
     /// # struct E;
     /// # #[async_trait::async_trait]
     /// # impl JwksFetcher for E { async fn fetch_jwks(&self) -> Result<Vec<u8>, JwksFetchError> { Ok(vec![]) } }
-    /// let verifier = RemoteVerifier::builder(Arc::new(E), "https://project.supabase.co/auth/v1", "authenticated")
+    /// let verifier = RemoteVerifier::builder(Arc::new(E), Issuer::new("https://project.supabase.co/auth/v1"), Audience::new("authenticated"))
     ///     .build()
     ///     .unwrap();
     /// # let _ = verifier;
     /// ```
     pub fn builder(
         fetcher: Arc<dyn JwksFetcher>,
-        issuer: impl Into<String>,
-        audience: impl Into<String>,
+        issuer: Issuer,
+        audience: Audience,
     ) -> RemoteVerifierBuilder {
         RemoteVerifierBuilder {
             fetcher,
-            issuer: issuer.into(),
-            audience: audience.into(),
+            issuer: issuer.into_string(),
+            audience: audience.into_string(),
             algorithms: vec![Algorithm::Rs256, Algorithm::Es256, Algorithm::EdDsa],
             leeway: Duration::ZERO,
             min_refresh_interval: DEFAULT_MIN_REFRESH_INTERVAL,
@@ -462,7 +463,7 @@ impl<T: DeserializeOwned> RemoteVerifier<T> {
     /// # #[async_trait::async_trait]
     /// # impl JwksFetcher for E { async fn fetch_jwks(&self) -> Result<Vec<u8>, JwksFetchError> { Ok(br#"{"keys":[]}"#.to_vec()) } }
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-    /// let verifier = RemoteVerifier::builder(Arc::new(E), "i", "a").build().unwrap();
+    /// let verifier = RemoteVerifier::builder(Arc::new(E), Issuer::new("i"), Audience::new("a")).build().unwrap();
     /// assert_eq!(verifier.verify("a.b").await.unwrap_err(), TokenError::Malformed);
     /// # });
     /// ```

@@ -17,6 +17,7 @@ use super::header::{
 use super::issuer::MAX_ACCESS_TOKEN_TTL;
 use super::key_set::KeySet;
 use super::keys::Algorithm;
+use super::parties::{Audience, Issuer};
 use crate::clock::{self, Clock};
 use crate::revocation::{RevocationCheck, RevocationQuery};
 
@@ -48,12 +49,12 @@ pub const MAX_LEEWAY: Duration = Duration::from_secs(60);
 /// ```
 /// use std::sync::Arc;
 /// use std::time::Duration;
-/// use agency_auth::tokens::{AccessTokenRequest, Algorithm, KeySet, SigningKey, TokenIssuer, TokenVerifier};
+/// use agency_auth::tokens::{Audience, Issuer, AccessTokenRequest, Algorithm, KeySet, SigningKey, TokenIssuer, TokenVerifier};
 ///
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let keys = KeySet::new(SigningKey::generate(Algorithm::Es256).unwrap());
-/// let issuer = TokenIssuer::new(keys.clone(), "agency-swarm", "swarm-api", Duration::from_secs(3600)).unwrap();
-/// let verifier = TokenVerifier::builder(keys, "agency-swarm", "swarm-api").build().unwrap();
+/// let issuer = TokenIssuer::new(keys.clone(), Issuer::new("agency-swarm"), Audience::new("swarm-api"), Duration::from_secs(3600)).unwrap();
+/// let verifier = TokenVerifier::builder(keys, Issuer::new("agency-swarm"), Audience::new("swarm-api")).build().unwrap();
 ///
 /// let issued = issuer.issue(&AccessTokenRequest::new("user-1", "default", "admin").session("s1")).unwrap();
 /// let claims = verifier.verify(&issued.token).await.unwrap();
@@ -93,10 +94,10 @@ impl<T> fmt::Debug for TokenVerifier<T> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use agency_auth::tokens::{Algorithm, KeySet, SigningKey, TokenVerifier};
+/// use agency_auth::tokens::{Audience, Issuer, Algorithm, KeySet, SigningKey, TokenVerifier};
 ///
 /// let keys = KeySet::new(SigningKey::generate(Algorithm::Hs256).unwrap());
-/// let verifier = TokenVerifier::builder(keys.clone(), "iss", "aud")
+/// let verifier = TokenVerifier::builder(keys.clone(), Issuer::new("iss"), Audience::new("aud"))
 ///     .leeway(Duration::from_secs(30))
 ///     .cache_capacity(1_000)
 ///     .build()
@@ -104,7 +105,7 @@ impl<T> fmt::Debug for TokenVerifier<T> {
 /// # let _ = verifier;
 ///
 /// // More than 60 s of leeway is a configuration error.
-/// let too_lax = TokenVerifier::builder(keys, "iss", "aud")
+/// let too_lax = TokenVerifier::builder(keys, Issuer::new("iss"), Audience::new("aud"))
 ///     .leeway(Duration::from_secs(61))
 ///     .build();
 /// assert!(too_lax.is_err());
@@ -141,7 +142,7 @@ impl TokenVerifierBuilder {
     /// ```
     /// # use agency_auth::tokens::*;
     /// # let keys = KeySet::new(SigningKey::generate(Algorithm::Hs256).unwrap());
-    /// let builder = TokenVerifier::builder(keys, "iss", "aud").leeway(std::time::Duration::from_secs(5));
+    /// let builder = TokenVerifier::builder(keys, Issuer::new("iss"), Audience::new("aud")).leeway(std::time::Duration::from_secs(5));
     /// assert!(builder.build().is_ok());
     /// ```
     pub fn leeway(mut self, leeway: Duration) -> Self {
@@ -163,7 +164,7 @@ impl TokenVerifierBuilder {
     ///     async fn is_revoked(&self, _: &RevocationQuery<'_>) -> Result<bool, RevocationError> { Ok(false) }
     /// }
     /// # let keys = KeySet::new(SigningKey::generate(Algorithm::Hs256).unwrap());
-    /// let verifier = TokenVerifier::builder(keys, "iss", "aud")
+    /// let verifier = TokenVerifier::builder(keys, Issuer::new("iss"), Audience::new("aud"))
     ///     .revocation(Arc::new(NothingRevoked))
     ///     .build()
     ///     .unwrap();
@@ -187,11 +188,11 @@ impl TokenVerifierBuilder {
     /// use std::time::Duration;
     /// # use agency_auth::tokens::*;
     /// # let keys = KeySet::new(SigningKey::generate(Algorithm::Hs256).unwrap());
-    /// let verifier = TokenVerifier::builder(keys.clone(), "iss", "aud")
+    /// let verifier = TokenVerifier::builder(keys.clone(), Issuer::new("iss"), Audience::new("aud"))
     ///     .max_lifetime(Duration::from_secs(3600))
     ///     .build();
     /// assert!(verifier.is_ok());
-    /// assert!(TokenVerifier::builder(keys, "iss", "aud").max_lifetime(Duration::ZERO).build().is_err());
+    /// assert!(TokenVerifier::builder(keys, Issuer::new("iss"), Audience::new("aud")).max_lifetime(Duration::ZERO).build().is_err());
     /// ```
     #[must_use]
     pub fn max_lifetime(mut self, lifetime: Duration) -> Self {
@@ -207,7 +208,7 @@ impl TokenVerifierBuilder {
     /// # use agency_auth::tokens::*;
     /// # let keys = KeySet::new(SigningKey::generate(Algorithm::Hs256).unwrap());
     /// let clock = ManualClock::starting_now();
-    /// let verifier = TokenVerifier::builder(keys, "iss", "aud").clock(Arc::new(clock)).build();
+    /// let verifier = TokenVerifier::builder(keys, Issuer::new("iss"), Audience::new("aud")).clock(Arc::new(clock)).build();
     /// assert!(verifier.is_ok());
     /// ```
     #[must_use]
@@ -222,7 +223,7 @@ impl TokenVerifierBuilder {
     /// ```
     /// # use agency_auth::tokens::*;
     /// # let keys = KeySet::new(SigningKey::generate(Algorithm::Hs256).unwrap());
-    /// let verifier = TokenVerifier::builder(keys, "iss", "aud").cache_capacity(0).build().unwrap();
+    /// let verifier = TokenVerifier::builder(keys, Issuer::new("iss"), Audience::new("aud")).cache_capacity(0).build().unwrap();
     /// assert_eq!(verifier.cached_tokens(), 0);
     /// ```
     pub fn cache_capacity(mut self, capacity: usize) -> Self {
@@ -235,7 +236,7 @@ impl TokenVerifierBuilder {
     /// ```
     /// # use agency_auth::tokens::*;
     /// # let keys = KeySet::new(SigningKey::generate(Algorithm::Hs256).unwrap());
-    /// assert!(TokenVerifier::builder(keys, "", "aud").build().is_err());
+    /// assert!(TokenVerifier::builder(keys, Issuer::new(""), Audience::new("aud")).build().is_err());
     /// ```
     pub fn build(self) -> Result<TokenVerifier<NoExtraClaims>, KeyError> {
         self.build_with_claims()
@@ -248,7 +249,7 @@ impl TokenVerifierBuilder {
     /// #[derive(serde::Deserialize)]
     /// struct Scopes { scope: String }
     /// # let keys = KeySet::new(SigningKey::generate(Algorithm::Hs256).unwrap());
-    /// let verifier: TokenVerifier<Scopes> = TokenVerifier::builder(keys, "iss", "aud").build_with_claims().unwrap();
+    /// let verifier: TokenVerifier<Scopes> = TokenVerifier::builder(keys, Issuer::new("iss"), Audience::new("aud")).build_with_claims().unwrap();
     /// # let _ = verifier;
     /// ```
     pub fn build_with_claims<T>(self) -> Result<TokenVerifier<T>, KeyError> {
@@ -301,18 +302,14 @@ impl TokenVerifier<NoExtraClaims> {
     /// ```
     /// # use agency_auth::tokens::*;
     /// let keys = KeySet::new(SigningKey::generate(Algorithm::EdDsa).unwrap());
-    /// let verifier = TokenVerifier::builder(keys, "agency-swarm", "swarm-api").build().unwrap();
+    /// let verifier = TokenVerifier::builder(keys, Issuer::new("agency-swarm"), Audience::new("swarm-api")).build().unwrap();
     /// # let _ = verifier;
     /// ```
-    pub fn builder(
-        keys: KeySet,
-        issuer: impl Into<String>,
-        audience: impl Into<String>,
-    ) -> TokenVerifierBuilder {
+    pub fn builder(keys: KeySet, issuer: Issuer, audience: Audience) -> TokenVerifierBuilder {
         TokenVerifierBuilder {
             keys,
-            issuer: issuer.into(),
-            audience: audience.into(),
+            issuer: issuer.into_string(),
+            audience: audience.into_string(),
             leeway: Duration::ZERO,
             max_lifetime: MAX_ACCESS_TOKEN_TTL,
             revocation: None,
@@ -328,7 +325,7 @@ impl<T> TokenVerifier<T> {
     /// ```
     /// # use agency_auth::tokens::*;
     /// # let keys = KeySet::new(SigningKey::generate(Algorithm::Hs256).unwrap());
-    /// let verifier = TokenVerifier::builder(keys, "iss", "aud").build().unwrap();
+    /// let verifier = TokenVerifier::builder(keys, Issuer::new("iss"), Audience::new("aud")).build().unwrap();
     /// assert_eq!(verifier.cached_tokens(), 0);
     /// ```
     pub fn cached_tokens(&self) -> usize {
@@ -343,7 +340,7 @@ impl<T: DeserializeOwned + Send + Sync + 'static> TokenVerifier<T> {
     /// # use agency_auth::tokens::*;
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let keys = KeySet::new(SigningKey::generate(Algorithm::Hs256).unwrap());
-    /// let verifier = TokenVerifier::builder(keys, "iss", "aud").build().unwrap();
+    /// let verifier = TokenVerifier::builder(keys, Issuer::new("iss"), Audience::new("aud")).build().unwrap();
     /// assert_eq!(verifier.verify("not a token").await.unwrap_err(), TokenError::Malformed);
     /// # });
     /// ```
