@@ -719,6 +719,40 @@ async fn api_keys_conformance(store: &dyn ApiKeyStore) {
         Err(StoreError::NotFound)
     ));
 
+    // Revoking by owner: k1 keeps its first revocation, k2 is revoked now, another owner's key
+    // is untouched; a second call revokes nothing more.
+    let all_at = t0() + Duration::hours(3);
+    assert_eq!(
+        store
+            .revoke_api_keys_by_owner("owner-1", all_at)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store.get_api_key("k1").await.unwrap().revoked_at,
+        revoked.revoked_at
+    );
+    assert_eq!(
+        store.get_api_key("k2").await.unwrap().revoked_at,
+        Some(normalize_timestamp(all_at))
+    );
+    assert_eq!(store.get_api_key("k3").await.unwrap().revoked_at, None);
+    assert_eq!(
+        store
+            .revoke_api_keys_by_owner("owner-1", all_at)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .revoke_api_keys_by_owner("nobody", all_at)
+            .await
+            .unwrap(),
+        0
+    );
+
     let used = t0() + Duration::minutes(30);
     store.record_api_key_used("k2", used).await.unwrap();
     store

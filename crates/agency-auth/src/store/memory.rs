@@ -448,6 +448,22 @@ impl ApiKeyStore for MemoryStore {
         Ok(key.clone())
     }
 
+    async fn revoke_api_keys_by_owner(
+        &self,
+        owner_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let mut inner = self.lock()?;
+        let mut revoked = 0;
+        for key in inner.api_keys.values_mut() {
+            if key.owner_id == owner_id && key.revoked_at.is_none() {
+                key.revoked_at = Some(norm(now));
+                revoked += 1;
+            }
+        }
+        Ok(revoked)
+    }
+
     async fn record_api_key_used(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError> {
         let at = norm(at);
         let mut inner = self.lock()?;

@@ -628,6 +628,22 @@ impl ApiKeyStore for SqliteStore {
         api_key_from_row(&row)
     }
 
+    async fn revoke_api_keys_by_owner(
+        &self,
+        owner_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let result = sqlx::query(
+            "UPDATE auth_api_keys SET revoked_at = ?1 WHERE owner_id = ?2 AND revoked_at IS NULL",
+        )
+        .bind(micros(now))
+        .bind(owner_id)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(result.rows_affected())
+    }
+
     async fn record_api_key_used(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError> {
         let result = sqlx::query(
             "UPDATE auth_api_keys SET last_used_at = MAX(COALESCE(last_used_at, ?1), ?1) \

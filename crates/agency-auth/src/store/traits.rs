@@ -170,6 +170,14 @@ pub trait ApiKeyStore: Send + Sync {
         id: &str,
         now: OffsetDateTime,
     ) -> Result<ApiKeyRecord, StoreError>;
+    /// Revokes every key of an owner that is not revoked yet (keys already revoked keep their
+    /// first revocation time), in one statement: for deleting or disabling a user. Returns how
+    /// many keys this call revoked; an owner without keys is not an error.
+    async fn revoke_api_keys_by_owner(
+        &self,
+        owner_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError>;
     /// Records a use: `last_used_at` only ever moves forward (a late, older write is ignored).
     /// [`StoreError::NotFound`] when the key does not exist.
     async fn record_api_key_used(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError>;
