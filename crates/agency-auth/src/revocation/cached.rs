@@ -14,7 +14,10 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use super::{RevocationCheck, RevocationEntry, RevocationError, RevocationQuery, RevocationTarget};
+use super::{
+    RevocationCheck, RevocationEntry, RevocationError, RevocationNotifier, RevocationQuery,
+    RevocationTarget,
+};
 use crate::store::RevocationStore;
 use crate::tokens::{MAX_ACCESS_TOKEN_TTL, MAX_LEEWAY};
 
@@ -180,6 +183,7 @@ pub struct CachedRevocationChecker {
     store: Arc<dyn RevocationStore>,
     config: RevocationCacheConfig,
     snapshot: RwLock<Snapshot>,
+    notifier: Option<Arc<dyn RevocationNotifier>>,
 }
 
 impl fmt::Debug for CachedRevocationChecker {
@@ -222,7 +226,74 @@ impl CachedRevocationChecker {
             store,
             config,
             snapshot: RwLock::new(Snapshot::default()),
+            notifier: None,
         })
+    }
+
+    /// Calls `notifier` after each revocation made through this checker is stored, so other
+    /// instances learn of it at once (see [`RevocationNotifier`]).
+    #[must_use]
+    pub fn with_notifier(mut self, notifier: Arc<dyn RevocationNotifier>) -> Self {
+        self.notifier = Some(notifier);
+        self
+    }
+
+    /// Applies a revocation made on another instance (and already stored there) to this
+    /// instance's memory only: no store write, no notification. Kept, like this instance's own
+    /// revocations, until it expires, so a refresh that read the store just before it was
+    /// written cannot drop it. An entry no longer in force is ignored.
+    ///
+    /// ```
+    /// use agency_auth::revocation::{CachedRevocationChecker, RevocationCacheConfig, RevocationEntry, RevocationQuery, RevocationTarget};
+    /// use agency_auth::store::MemoryStore;
+    /// use std::sync::Arc;
+    /// use time::{Duration, OffsetDateTime};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let store = Arc::new(MemoryStore::new());
+    /// let checker = CachedRevocationChecker::new(store.clone(), RevocationCacheConfig::default()).unwrap();
+    /// checker.refresh().await.unwrap();
+    /// let now = OffsetDateTime::now_utc();
+    /// checker.apply_remote(&RevocationEntry::new(RevocationTarget::Session("s1".into()), now, now + Duration::hours(1))).unwrap();
+    /// let query = RevocationQuery { subject: "u", session_id: Some("s1"), token_id: "j", issued_at: now };
+    /// assert!(checker.check_cached(&query).unwrap());
+    /// use agency_auth::store::RevocationStore;
+    /// assert!(store.list_revocations(now).await.unwrap().is_empty(), "memory only");
+    /// # })
+    /// ```
+    pub fn apply_remote(&self, entry: &RevocationEntry) -> Result<(), RevocationError> {
+        if !entry.is_in_force_at(OffsetDateTime::now_utc()) {
+            return Ok(());
+        }
+        let mut snapshot = self
+            .snapshot
+            .write()
+            .map_err(|_| RevocationError("revocation cache lock poisoned".into()))?;
+        snapshot.insert(&entry.target);
+        snapshot.local.push(entry.clone());
+        Ok(())
+    }
+
+    /// How old the revocation state is: the time since the last successful load began, or
+    /// `None` before the first one. For a readiness probe: an instance whose state is older than
+    /// `max_staleness` refuses every token (it fails closed), so it should not take traffic.
+    ///
+    /// ```
+    /// use agency_auth::revocation::{CachedRevocationChecker, RevocationCacheConfig};
+    /// use agency_auth::store::MemoryStore;
+    /// use std::sync::Arc;
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let checker = CachedRevocationChecker::new(Arc::new(MemoryStore::new()), RevocationCacheConfig::default()).unwrap();
+    /// assert_eq!(checker.state_age(), None);
+    /// checker.refresh().await.unwrap();
+    /// assert!(checker.state_age().unwrap() < checker.config().max_staleness);
+    /// # })
+    /// ```
+    pub fn state_age(&self) -> Option<Duration> {
+        self.snapshot
+            .read()
+            .ok()
+            .and_then(|snapshot| snapshot.loaded_at)
+            .map(|loaded_at| loaded_at.elapsed())
     }
 
     /// The configuration in use.
@@ -367,7 +438,14 @@ impl CachedRevocationChecker {
         self.store
             .add_revocation(&entry)
             .await
-            .map_err(|e| RevocationError(format!("could not store revocation: {e}")))
+            .map_err(|e| RevocationError(format!("could not store revocation: {e}")))?;
+        if let Some(notifier) = &self.notifier
+            && let Err(error) = notifier.notify(&entry).await
+        {
+            // Stored: the other instances still see it at their next refresh.
+            tracing::warn!(%error, "revocation stored but not broadcast; others see it at their next refresh");
+        }
+        Ok(())
     }
 
     /// Deletes expired entries from the store; returns how many.

@@ -15,10 +15,16 @@
 //!   has grown too stale.
 
 mod cached;
+mod notifier;
+#[cfg(feature = "redis")]
+mod redis;
 
 pub use cached::{
     CachedRevocationChecker, InvalidRevocationConfig, RevocationCacheConfig, RevocationRefresher,
 };
+pub use notifier::RevocationNotifier;
+#[cfg(feature = "redis")]
+pub use redis::{RedisRevocationNotifier, RevocationSubscription};
 
 use crate::ErrorKind;
 use async_trait::async_trait;
