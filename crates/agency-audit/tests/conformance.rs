@@ -262,6 +262,12 @@ mod postgres {
                 name: format!("audit_test_{}", uuid::Uuid::new_v4().simple()),
             }
         }
+        /// A store in this test's own schema.
+        async fn connect(&self) -> PostgresAuditStore {
+            PostgresAuditStore::connect(&self.url, Some(&self.name))
+                .await
+                .unwrap()
+        }
         async fn drop(self) {
             let pool = sqlx::PgPool::connect(&self.url).await.unwrap();
             sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -280,11 +286,7 @@ mod postgres {
             return;
         };
         let schema = Schema::new(url.clone());
-        let store = Arc::new(
-            PostgresAuditStore::connect(&url, Some(&schema.name))
-                .await
-                .unwrap(),
-        );
+        let store = Arc::new(schema.connect().await);
         common::heartbeats_replace_each_other(store).await;
         schema.drop().await;
     }
@@ -295,11 +297,7 @@ mod postgres {
             return;
         };
         let schema = Schema::new(url.clone());
-        let store = Arc::new(
-            PostgresAuditStore::connect(&url, Some(&schema.name))
-                .await
-                .unwrap(),
-        );
+        let store = Arc::new(schema.connect().await);
         common::forged_row_is_not_acknowledged(store).await;
     }
 
@@ -309,11 +307,7 @@ mod postgres {
             return;
         };
         let schema = Schema::new(url.clone());
-        let store = Arc::new(
-            PostgresAuditStore::connect(&url, Some(&schema.name))
-                .await
-                .unwrap(),
-        );
+        let store = Arc::new(schema.connect().await);
         common::conformance(store.clone(), store.clone()).await;
         sqlx::query("UPDATE audit_events SET actor = 'mallory' WHERE seq = 9")
             .execute(store.pool())
@@ -400,9 +394,7 @@ mod postgres {
             return;
         };
         let schema = Schema::new(url.clone());
-        let store = PostgresAuditStore::connect(&url, Some(&schema.name))
-            .await
-            .unwrap();
+        let store = schema.connect().await;
         // Larger than the sink's COPY threshold (3,072 rows).
         let a = chained_batch(4000);
         let b = chained_batch(4000);
@@ -425,11 +417,7 @@ mod postgres {
             return;
         };
         let schema = Schema::new(url.clone());
-        let store = Arc::new(
-            PostgresAuditStore::connect(&url, Some(&schema.name))
-                .await
-                .unwrap(),
-        );
+        let store = Arc::new(schema.connect().await);
         common::retention(store.clone(), store.clone()).await;
         store.pool().close().await;
         schema.drop().await;
