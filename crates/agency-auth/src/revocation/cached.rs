@@ -264,6 +264,12 @@ impl CachedRevocationChecker {
         if !entry.is_in_force_at(OffsetDateTime::now_utc()) {
             return Ok(());
         }
+        self.remember(entry)
+    }
+
+    /// Puts `entry` in memory and in the local list that every refresh merges back in, so a
+    /// refresh that read the store before the entry was written cannot drop it.
+    fn remember(&self, entry: &RevocationEntry) -> Result<(), RevocationError> {
         let mut snapshot = self
             .snapshot
             .write()
@@ -427,14 +433,7 @@ impl CachedRevocationChecker {
                 time::Time::MIDNIGHT,
             ));
         let entry = RevocationEntry::new(target, now, expires_at);
-        {
-            let mut snapshot = self
-                .snapshot
-                .write()
-                .map_err(|_| RevocationError("revocation cache lock poisoned".into()))?;
-            snapshot.insert(&entry.target);
-            snapshot.local.push(entry.clone());
-        }
+        self.remember(&entry)?;
         self.store
             .add_revocation(&entry)
             .await
