@@ -140,42 +140,7 @@ impl RedisRevocationNotifier {
         let client = self.client.clone();
         let channel = self.channel.clone();
         let handle = tokio::spawn(async move {
-            loop {
-                match client.get_async_pubsub().await {
-                    Ok(mut pubsub) => {
-                        if let Err(error) = pubsub.subscribe(&channel).await {
-                            tracing::warn!(kind = ?error.kind(), "revocation channel subscribe failed");
-                        } else {
-                            let Some(current) = checker.upgrade() else {
-                                break;
-                            };
-                            if let Err(error) = current.refresh().await {
-                                tracing::warn!(%error, "revocation refresh after subscribing failed");
-                            }
-                            drop(current);
-                            let mut messages = pubsub.on_message();
-                            while let Some(message) = messages.next().await {
-                                let Some(current) = checker.upgrade() else {
-                                    return;
-                                };
-                                match decode(message.get_payload_bytes()) {
-                                    Some(entry) => {
-                                        if let Err(error) = current.apply_remote(&entry) {
-                                            tracing::warn!(%error, "could not apply a pushed revocation");
-                                        }
-                                    }
-                                    None => tracing::warn!(
-                                        "ignored a malformed message on the revocation channel"
-                                    ),
-                                }
-                            }
-                            tracing::warn!("revocation channel closed; reconnecting");
-                        }
-                    }
-                    Err(error) => {
-                        tracing::warn!(kind = ?error.kind(), "revocation channel unreachable; retrying");
-                    }
-                }
+            while let Next::Reconnect = listen(&client, &channel, &checker).await {
                 if checker.strong_count() == 0 {
                     break;
                 }
@@ -184,6 +149,57 @@ impl RedisRevocationNotifier {
         });
         RevocationSubscription { handle }
     }
+}
+
+/// What the subscription task does after [`listen`] returns.
+enum Next {
+    /// The checker is gone.
+    Stop,
+    /// The connection failed or closed: try again.
+    Reconnect,
+}
+
+/// One connection's life: subscribe, refresh the checker from its store (to catch what was
+/// published while not subscribed), then apply every message until the connection closes.
+async fn listen(
+    client: &redis::Client,
+    channel: &str,
+    checker: &Weak<CachedRevocationChecker>,
+) -> Next {
+    let mut pubsub = match client.get_async_pubsub().await {
+        Ok(pubsub) => pubsub,
+        Err(error) => {
+            tracing::warn!(kind = ?error.kind(), "revocation channel unreachable; retrying");
+            return Next::Reconnect;
+        }
+    };
+    if let Err(error) = pubsub.subscribe(channel).await {
+        tracing::warn!(kind = ?error.kind(), "revocation channel subscribe failed");
+        return Next::Reconnect;
+    }
+    let Some(current) = checker.upgrade() else {
+        return Next::Stop;
+    };
+    if let Err(error) = current.refresh().await {
+        tracing::warn!(%error, "revocation refresh after subscribing failed");
+    }
+    drop(current);
+    let mut messages = pubsub.on_message();
+    while let Some(message) = messages.next().await {
+        let Some(current) = checker.upgrade() else {
+            return Next::Stop;
+        };
+        match decode(message.get_payload_bytes()) {
+            Some(entry) => {
+                if let Err(error) = current.apply_remote(&entry) {
+                    tracing::warn!(%error, "could not apply a pushed revocation");
+                }
+            }
+            None => tracing::warn!("ignored a malformed message on the revocation channel"),
+        }
+    }
+    tracing::warn!("revocation channel closed; reconnecting");
+    Next::Reconnect
 }
 
 #[async_trait]
