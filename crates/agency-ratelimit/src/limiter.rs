@@ -7,6 +7,15 @@ use crate::decision::Decision;
 use crate::error::RateLimitError;
 use crate::key::RateLimitKey;
 
+/// Whether a decision spends: what separates `check` from `peek` in every backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Decide, and spend the cells when allowed.
+    Spend,
+    /// Decide, and write nothing: not the state, not a new key.
+    Peek,
+}
+
 /// Checks keys against named classes. Implemented by [`MemoryRateLimiter`](crate::MemoryRateLimiter)
 /// and, with the `redis` feature, `RedisRateLimiter`; object safe, so a server can hold an
 /// `Arc<dyn RateLimiter>` chosen by configuration.

@@ -48,12 +48,12 @@ use governor::clock::{Clock, DefaultClock, Reference};
 use governor::middleware::{NoOpMiddleware, StateInformationMiddleware};
 
 pub use self::options::{AtCapacity, ClassMemoryOptions, MemoryOptions};
-use self::store::{BoundedStore, KeyHasher, Mode, Route, StoreKey, StoreStats};
+use self::store::{BoundedStore, KeyHasher, Route, StoreKey, StoreStats};
 use crate::class::{RateClass, RateClasses};
 use crate::decision::{Decision, DecisionSource};
 use crate::error::{ConfigError, RateLimitError};
 use crate::key::RateLimitKey;
-use crate::limiter::RateLimiter;
+use crate::limiter::{Mode, RateLimiter};
 
 type Governor<C> = governor::RateLimiter<StoreKey, BoundedStore<C>, C, StateInformationMiddleware>;
 
@@ -281,7 +281,8 @@ impl<C: Clock> MemoryRateLimiter<C> {
         self.decide(class, key, cost, Mode::Peek)
     }
 
-    fn decide(
+    /// [`check_sync`](Self::check_sync) or [`peek_sync`](Self::peek_sync), as `mode` says.
+    pub(crate) fn decide(
         &self,
         class: &str,
         key: &RateLimitKey,

@@ -46,18 +46,10 @@ use governor::state::{InMemoryState, NotKeyed, StateStore};
 
 use super::options::AtCapacity;
 use crate::key::RateLimitKey;
+use crate::limiter::Mode;
 
 /// How many tracked keys a new key at the cap looks at for one to replace.
 const REPLACEMENT_CANDIDATES: usize = 8;
-
-/// What a check does to the state it is decided on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Mode {
-    /// Decide, and spend the cells when allowed.
-    Spend,
-    /// Decide, and write nothing: not the state, not a new key.
-    Peek,
-}
 
 /// The state a decision was taken on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -27,7 +27,7 @@ use crate::decision::{Decision, DecisionSource};
 use crate::error::{ConfigError, RateLimitError};
 use crate::fallback::UnavailablePolicy;
 use crate::key::RateLimitKey;
-use crate::limiter::RateLimiter;
+use crate::limiter::{Mode, RateLimiter};
 use crate::memory::{MemoryOptions, MemoryRateLimiter};
 
 const GCRA_SCRIPT: &str = include_str!("gcra.lua");
@@ -290,11 +290,9 @@ impl RedisRateLimiter {
                 Decision::allowed(class, class.burst().saturating_sub(cost), Duration::ZERO)
                     .with_source(DecisionSource::FailOpen)
             }
-            (UnavailablePolicy::FallbackLocal, Some(local)) => match mode {
-                Mode::Spend => local.check_sync(class.name(), key, cost)?,
-                Mode::Peek => local.peek_sync(class.name(), key, cost)?,
-            }
-            .with_source(DecisionSource::LocalFallback),
+            (UnavailablePolicy::FallbackLocal, Some(local)) => local
+                .decide(class.name(), key, cost, mode)?
+                .with_source(DecisionSource::LocalFallback),
             (UnavailablePolicy::FailClosed, _) | (UnavailablePolicy::FallbackLocal, None) => {
                 let wait = Duration::from_millis(self.options.retry_interval_ms);
                 Decision::refused(class, 0, wait, wait).with_source(DecisionSource::FailClosed)
@@ -331,13 +329,6 @@ impl RedisRateLimiter {
             }
         }
     }
-}
-
-/// Whether a decision spends.
-#[derive(Debug, Clone, Copy)]
-enum Mode {
-    Spend,
-    Peek,
 }
 
 #[async_trait]
