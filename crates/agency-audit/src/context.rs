@@ -103,9 +103,7 @@ impl AuditContext {
             && event.actor_id.is_none()
             && event.actor.is_none()
         {
-            event.actor_kind = *kind;
-            event.actor_id = Some(id.clone());
-            event.actor = Some(name.clone());
+            event.set_actor(*kind, id.clone(), name.clone());
         }
     }
 }

@@ -143,6 +143,16 @@ impl AuditEvent {
     }
 }
 
+impl AuditEvent {
+    /// Sets the actor: kind, id and display name (the builder's and the request context's one
+    /// way to name an actor).
+    pub(crate) fn set_actor(&mut self, kind: ActorKind, id: String, name: String) {
+        self.actor_kind = kind;
+        self.actor_id = Some(id);
+        self.actor = Some(name);
+    }
+}
+
 /// Builder for [`AuditEvent`]; see [`AuditEvent::builder`].
 #[derive(Debug, Clone)]
 #[must_use = "call build() to get the event"]
@@ -158,9 +168,7 @@ impl AuditEventBuilder {
         id: impl Into<String>,
         name: impl Into<String>,
     ) -> Self {
-        self.event.actor_kind = kind;
-        self.event.actor_id = Some(id.into());
-        self.event.actor = Some(name.into());
+        self.event.set_actor(kind, id.into(), name.into());
         self
     }
 
