@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use agency_auth::tokens::{
     AccessClaims, AccessTokenRequest, Algorithm, KeySet, NoExtraClaims, SigningKey, TokenError,
-    TokenIssuer, TokenVerifier,
+    TokenVerifier,
 };
 use agency_auth::tokens::{Audience, Issuer};
 use jsonwebtoken::EncodingKey;
@@ -549,13 +549,7 @@ async fn signature_from_another_token_is_refused() {
 async fn revoked_session_is_refused_first_seen_and_cached() {
     let key = SigningKey::generate(Algorithm::EdDsa).unwrap();
     let keys = KeySet::new(key);
-    let issuer = TokenIssuer::new(
-        keys.clone(),
-        Issuer::new(ISS),
-        Audience::new(AUD),
-        Duration::from_secs(600),
-    )
-    .unwrap();
+    let issuer = issuer(&keys, Duration::from_secs(600));
     let revoked = Arc::new(RevokedSet::default());
     let verifier =
         TokenVerifier::<NoExtraClaims>::builder(keys, Issuer::new(ISS), Audience::new(AUD))
@@ -589,13 +583,7 @@ async fn revoked_session_is_refused_first_seen_and_cached() {
 #[tokio::test]
 async fn revocation_check_failure_fails_closed_first_seen_and_cached() {
     let keys = KeySet::new(SigningKey::generate(Algorithm::Hs256).unwrap());
-    let issuer = TokenIssuer::new(
-        keys.clone(),
-        Issuer::new(ISS),
-        Audience::new(AUD),
-        Duration::from_secs(600),
-    )
-    .unwrap();
+    let issuer = issuer(&keys, Duration::from_secs(600));
     let token = issuer
         .issue(&AccessTokenRequest::new("u", "t", "viewer"))
         .unwrap()
@@ -623,13 +611,7 @@ async fn revocation_check_failure_fails_closed_first_seen_and_cached() {
 #[tokio::test]
 async fn altered_copy_of_a_cached_token_does_not_hit_the_cache() {
     let keys = KeySet::new(SigningKey::generate(Algorithm::Rs256).unwrap());
-    let issuer = TokenIssuer::new(
-        keys.clone(),
-        Issuer::new(ISS),
-        Audience::new(AUD),
-        Duration::from_secs(600),
-    )
-    .unwrap();
+    let issuer = issuer(&keys, Duration::from_secs(600));
     let verifier = verifier(&keys);
     let token = issuer
         .issue(&AccessTokenRequest::new("u", "t", "viewer"))
@@ -662,13 +644,7 @@ async fn altered_copy_of_a_cached_token_does_not_hit_the_cache() {
 #[tokio::test]
 async fn cached_token_is_refused_once_expired() {
     let keys = KeySet::new(SigningKey::generate(Algorithm::EdDsa).unwrap());
-    let issuer = TokenIssuer::new(
-        keys.clone(),
-        Issuer::new(ISS),
-        Audience::new(AUD),
-        Duration::from_secs(1),
-    )
-    .unwrap();
+    let issuer = issuer(&keys, Duration::from_secs(1));
     let verifier = verifier(&keys);
     let token = issuer
         .issue(&AccessTokenRequest::new("u", "t", "viewer"))
@@ -690,13 +666,7 @@ async fn cached_token_is_refused_once_expired() {
 #[tokio::test]
 async fn verified_token_cache_stays_within_its_capacity() {
     let keys = KeySet::new(SigningKey::generate(Algorithm::Hs256).unwrap());
-    let issuer = TokenIssuer::new(
-        keys.clone(),
-        Issuer::new(ISS),
-        Audience::new(AUD),
-        Duration::from_secs(600),
-    )
-    .unwrap();
+    let issuer = issuer(&keys, Duration::from_secs(600));
     let verifier =
         TokenVerifier::<NoExtraClaims>::builder(keys, Issuer::new(ISS), Audience::new(AUD))
             .cache_capacity(64)

@@ -38,13 +38,7 @@ fn fixtures() -> &'static [Fixture] {
             .map(|alg| {
                 let key = SigningKey::generate(*alg).unwrap();
                 let keys = KeySet::new(key.clone());
-                let issuer = TokenIssuer::new(
-                    keys.clone(),
-                    Issuer::new(ISS),
-                    Audience::new(AUD),
-                    Duration::from_secs(3600),
-                )
-                .unwrap();
+                let issuer = issuer(&keys, Duration::from_secs(3600));
                 let verifier = TokenVerifier::builder(keys, Issuer::new(ISS), Audience::new(AUD))
                     .build_with_claims()
                     .unwrap();

@@ -11,17 +11,11 @@ use agency_auth::tokens::{
 };
 use agency_auth::tokens::{Audience, Issuer};
 use serde::{Deserialize, Serialize};
-use tokens_support::{AUD, ISS};
+use tokens_support::{AUD, ISS, issuer};
 
 fn pair(keys: &KeySet) -> (TokenIssuer, TokenVerifier) {
     (
-        TokenIssuer::new(
-            keys.clone(),
-            Issuer::new(ISS),
-            Audience::new(AUD),
-            Duration::from_secs(600),
-        )
-        .unwrap(),
+        issuer(keys, Duration::from_secs(600)),
         TokenVerifier::builder(keys.clone(), Issuer::new(ISS), Audience::new(AUD))
             .build()
             .unwrap(),
@@ -127,13 +121,7 @@ struct AppClaims {
 #[tokio::test]
 async fn application_claims_round_trip() {
     let keys = KeySet::new(SigningKey::generate(Algorithm::EdDsa).unwrap());
-    let issuer = TokenIssuer::new(
-        keys.clone(),
-        Issuer::new(ISS),
-        Audience::new(AUD),
-        Duration::from_secs(60),
-    )
-    .unwrap();
+    let issuer = issuer(&keys, Duration::from_secs(60));
     let verifier = TokenVerifier::builder(keys, Issuer::new(ISS), Audience::new(AUD))
         .build_with_claims::<AppClaims>()
         .unwrap();
@@ -163,13 +151,7 @@ fn issuing_without_an_active_key_fails() {
     let keys = KeySet::empty();
     keys.insert(SigningKey::generate(Algorithm::Hs256).unwrap())
         .unwrap();
-    let issuer = TokenIssuer::new(
-        keys,
-        Issuer::new(ISS),
-        Audience::new(AUD),
-        Duration::from_secs(60),
-    )
-    .unwrap();
+    let issuer = issuer(&keys, Duration::from_secs(60));
     assert_eq!(
         issuer
             .issue(&AccessTokenRequest::new("u", "t", "viewer"))

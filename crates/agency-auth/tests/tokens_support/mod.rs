@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use agency_auth::revocation::{RevocationCheck, RevocationError, RevocationQuery};
-use agency_auth::tokens::{Algorithm, SigningKey};
+use agency_auth::tokens::{Algorithm, Audience, Issuer, KeySet, SigningKey, TokenIssuer};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::EncodingKey;
@@ -21,6 +21,11 @@ use serde_json::{Value, json};
 
 pub const ISS: &str = "agency-swarm";
 pub const AUD: &str = "swarm-api";
+
+/// An issuer for [`ISS`] and [`AUD`] whose tokens live `lifetime`.
+pub fn issuer(keys: &KeySet, lifetime: std::time::Duration) -> TokenIssuer {
+    TokenIssuer::new(keys.clone(), Issuer::new(ISS), Audience::new(AUD), lifetime).unwrap()
+}
 
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
